@@ -1,0 +1,20 @@
+//! roomd: a Socket.IO server (Engine.IO v4 + Socket.IO v5) with rooms and namespaces.
+//!
+//! The crate is layered; each layer talks only to its neighbours:
+//!
+//! - [`sid`]: session and socket ids.
+//! - [`engineio`]: Engine.IO sessions over long-polling and WebSocket, heartbeat, limits.
+//! - [`socketio`]: Socket.IO packets, namespaces, sockets, acknowledgements.
+//! - [`adapter`]: room membership and broadcast resolution behind the [`adapter::Adapter`] trait.
+//! - [`relay`]: the standalone server's behaviour: room requests and event relay, per
+//!   namespace policy.
+//! - [`config`]: `config.toml` parsed and validated into [`config::Config`].
+//! - [`server`]: HTTP routing, the accept loop and graceful shutdown.
+//! - [`metrics`]: process-wide counters.
+
+pub mod adapter;
+pub mod engineio;
+pub mod metrics;
+pub mod server;
+pub mod sid;
+pub mod socketio;

@@ -1,0 +1,209 @@
+//! Namespaces: separate channels on one connection, each with its own handler, sockets
+//! and rooms.
+//!
+//! A namespace owns the map of its connected sockets and its [`Adapter`]; the
+//! application's [`NamespaceHandler`] decides who may connect and what events do.
+//! Broadcasts are resolved by the adapter and encoded here, once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::payload::Payload;
+use super::socket::Socket;
+use super::{DisconnectReason, encode_outgoing, packet};
+use crate::adapter::{Adapter, BroadcastOptions, Room};
+use crate::engineio::Handshake;
+use crate::metrics::METRICS;
+use crate::sid::Sid;
+
+/// What a client asks for when it connects to a namespace.
+#[derive(Debug)]
+pub struct ConnectRequest<'a> {
+    /// The namespace name.
+    pub namespace: &'a str,
+    /// The CONNECT packet's auth object as JSON text, if any.
+    pub auth: Option<&'a str>,
+    /// The HTTP request that opened the connection.
+    pub handshake: &'a Handshake,
+}
+
+/// A refused CONNECT, as the client sees it in `connect_error`: `err.message` and
+/// `err.data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    /// Shown to the client as `err.message`.
+    pub message: String,
+    /// Shown to the client as `err.data`.
+    pub data: Option<serde_json::Value>,
+}
+
+/// An event from a client.
+#[derive(Debug)]
+pub struct Event {
+    /// The event name.
+    pub name: String,
+    /// The arguments after the name.
+    pub payload: Payload,
+    /// Present when the client waits for an acknowledgement; answer with
+    /// [`Socket::ack`].
+    pub ack: Option<u64>,
+}
+
+/// The application's behaviour for a namespace. Every hook has a default, so a handler
+/// implements only what it needs.
+///
+/// Hooks run synchronously on the connection's task, in the order the client's packets
+/// arrived; anything slow belongs in a spawned task.
+pub trait NamespaceHandler: Send + Sync + 'static {
+    /// Decides whether a client may connect. The default admits everyone.
+    fn authorize(&self, _request: &ConnectRequest<'_>) -> Result<(), ConnectError> {
+        Ok(())
+    }
+
+    /// A socket has connected (its CONNECT answer is already queued).
+    fn on_connect(&self, _socket: &Socket) {}
+
+    /// The client emitted an event.
+    fn on_event(&self, _socket: &Socket, _event: Event) {}
+
+    /// The socket is disconnecting; its rooms are still joined.
+    fn on_disconnect(&self, _socket: &Socket, _reason: DisconnectReason) {}
+}
+
+/// A namespace: a cheap-to-clone handle.
+#[derive(Clone)]
+pub struct Namespace(Arc<Inner>);
+
+struct Inner {
+    name: String,
+    handler: Arc<dyn NamespaceHandler>,
+    adapter: Box<dyn Adapter>,
+    /// Connected sockets by id. A std lock: held only for map operations, never while
+    /// sending or calling the handler.
+    sockets: RwLock<HashMap<Sid, Socket>>,
+}
+
+impl Namespace {
+    pub(super) fn new(name: String, handler: Arc<dyn NamespaceHandler>, adapter: Box<dyn Adapter>) -> Namespace {
+        Namespace(Arc::new(Inner { name, handler, adapter, sockets: RwLock::new(HashMap::new()) }))
+    }
+
+    /// The namespace name, e.g. `/` or `/chat`.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Whether both handles name the same namespace instance.
+    pub fn is_same(&self, other: &Namespace) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The namespace's handler.
+    pub fn handler(&self) -> &Arc<dyn NamespaceHandler> {
+        &self.0.handler
+    }
+
+    /// The namespace's room index.
+    pub fn adapter(&self) -> &dyn Adapter {
+        &*self.0.adapter
+    }
+
+    /// A connected socket by id.
+    pub fn socket(&self, id: Sid) -> Option<Socket> {
+        self.0.sockets.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned()
+    }
+
+    /// Number of connected sockets.
+    pub fn len(&self) -> usize {
+        self.0.sockets.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether no socket is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A broadcast to every socket of the namespace; narrow it with `to` and `except`.
+    pub fn broadcast(&self) -> BroadcastOperator<'_> {
+        self.broadcast_from(None)
+    }
+
+    pub(super) fn broadcast_from(&self, sender: Option<Sid>) -> BroadcastOperator<'_> {
+        BroadcastOperator {
+            namespace: self,
+            options: BroadcastOptions { except_sid: sender, ..BroadcastOptions::default() },
+        }
+    }
+
+    /// Registers a new socket, in its own room.
+    pub(super) fn add(&self, socket: Socket) {
+        self.0.adapter.join(socket.id(), Room::from(socket.id().as_str()));
+        self.0.sockets.write().unwrap_or_else(|e| e.into_inner()).insert(socket.id(), socket);
+        METRICS.sockets.inc();
+    }
+
+    /// Unregisters a socket after telling the handler.
+    pub(super) fn remove(&self, socket: &Socket, reason: DisconnectReason) {
+        self.0.handler.on_disconnect(socket, reason);
+        self.0.adapter.leave_all(socket.id());
+        self.0.sockets.write().unwrap_or_else(|e| e.into_inner()).remove(&socket.id());
+    }
+
+    /// Queues one encoded packet to every socket `options` reaches; returns how many.
+    fn deliver(&self, options: &BroadcastOptions, event: &str, payload: &Payload) -> usize {
+        self.0.adapter.publish(options, event, payload);
+        let sids = self.0.adapter.recipients(options);
+        if sids.is_empty() {
+            return 0;
+        }
+        let out = encode_outgoing(packet::encode_event(&self.0.name, event, payload, None), payload);
+        let targets: Vec<Socket> = {
+            let sockets = self.0.sockets.read().unwrap_or_else(|e| e.into_inner());
+            sids.iter().filter_map(|sid| sockets.get(sid).cloned()).collect()
+        };
+        METRICS.broadcasts.inc();
+        for socket in &targets {
+            let _ = socket.send(out.clone());
+        }
+        targets.len()
+    }
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace").field("name", &self.0.name).finish_non_exhaustive()
+    }
+}
+
+/// A broadcast being addressed: `to` adds target rooms (their union), `except` removes
+/// the sockets of other rooms, `emit` sends.
+#[derive(Debug)]
+pub struct BroadcastOperator<'a> {
+    namespace: &'a Namespace,
+    options: BroadcastOptions,
+}
+
+impl BroadcastOperator<'_> {
+    /// Adds a target room.
+    pub fn to(mut self, room: impl Into<Room>) -> Self {
+        self.options.rooms.push(room.into());
+        self
+    }
+
+    /// Leaves out the sockets in `room`.
+    pub fn except(mut self, room: impl Into<Room>) -> Self {
+        self.options.except.push(room.into());
+        self
+    }
+
+    /// Sends `event` to every addressed socket, encoded once; returns how many sockets it
+    /// was queued to.
+    pub fn emit(&self, event: &str, payload: &Payload) -> usize {
+        self.namespace.deliver(&self.options, event, payload)
+    }
+
+    /// The ids of the sockets this broadcast would reach.
+    pub fn sockets(&self) -> Vec<Sid> {
+        self.namespace.adapter().recipients(&self.options)
+    }
+}

@@ -13,8 +13,10 @@
 //! - [`metrics`]: process-wide counters.
 
 pub mod adapter;
+pub mod config;
 pub mod engineio;
 pub mod metrics;
+pub mod relay;
 pub mod server;
 pub mod sid;
 pub mod socketio;

@@ -1,1 +1,11 @@
-//! tests
+//! Integration tests: a real server on 127.0.0.1:0, raw protocol clients.
+
+#![allow(missing_docs)]
+
+mod support;
+
+mod bad_input;
+mod engineio;
+mod limits;
+mod rooms;
+mod socketio;

@@ -1,0 +1,55 @@
+//! Socket.IO behaviour: namespaces multiplexed on one session, dynamic namespaces, binary
+//! events relayed intact, acknowledgements.
+
+use std::time::Duration;
+
+use crate::support::{Read, TestServer, Ws};
+
+const TWO_NAMESPACES: &str = "[[namespace]]\nname = \"/\"\n[[namespace]]\nname = \"/chat\"\n\
+                              [[namespace]]\npattern = \"^/team-[a-z]+$\"\n";
+
+#[tokio::test]
+async fn namespaces_share_a_session_but_not_their_events() {
+    let server = TestServer::start(TWO_NAMESPACES).await;
+    let (mut a, _) = Ws::open(server.addr).await;
+    a.connect_nsp("/").await;
+    a.connect_nsp("/chat").await;
+    let (mut b, _) = Ws::socket(server.addr, "/chat").await;
+    b.send(r#"42/chat,["say","hi"]"#).await;
+    assert_eq!(a.text().await, r#"42/chat,["say","hi"]"#);
+    // Leaving /chat keeps the session and its main-namespace socket.
+    a.send("41/chat,").await;
+    b.send(r#"42/chat,["say","again"]"#).await;
+    a.expect_silence(Duration::from_millis(200)).await;
+    let (mut c, _) = Ws::socket(server.addr, "/").await;
+    c.send(r#"42["main"]"#).await;
+    assert_eq!(a.text().await, r#"42["main"]"#);
+}
+
+#[tokio::test]
+async fn dynamic_namespaces_are_separate_per_name() {
+    let server = TestServer::start(TWO_NAMESPACES).await;
+    let (mut red1, _) = Ws::socket(server.addr, "/team-red").await;
+    let (mut red2, _) = Ws::socket(server.addr, "/team-red").await;
+    let (mut blue, _) = Ws::socket(server.addr, "/team-blue").await;
+    red1.send(r#"42/team-red,["go"]"#).await;
+    assert_eq!(red2.text().await, r#"42/team-red,["go"]"#);
+    blue.expect_silence(Duration::from_millis(200)).await;
+    let (mut other, _) = Ws::open(server.addr).await;
+    other.send("40/team-RED,").await;
+    assert_eq!(other.text().await, r#"44/team-RED,{"message":"Invalid namespace"}"#);
+}
+
+#[tokio::test]
+async fn binary_events_are_relayed_intact_and_acked() {
+    let server = TestServer::start("").await;
+    let (mut a, _) = Ws::socket(server.addr, "/").await;
+    let (mut b, _) = Ws::socket(server.addr, "/").await;
+    a.send(r#"452-7["file",{"name":"x","data":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}]"#).await;
+    a.send_binary(&[0, 255, 1]).await;
+    a.send_binary(&[]).await;
+    assert_eq!(b.text().await, r#"452-["file",{"name":"x","data":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}]"#);
+    assert_eq!(b.read().await, Read::Binary(vec![0, 255, 1]));
+    assert_eq!(b.read().await, Read::Binary(vec![]));
+    assert_eq!(a.text().await, r#"437[{"ok":true}]"#);
+}

@@ -5,14 +5,17 @@
 //! defaults are documented on the fields of the raw structs below and in the README.
 //! Settings are read at startup; a change needs a restart.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
 use serde::Deserialize;
 
 use crate::engineio::EngineConfig;
+use crate::plugin::{DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, FailurePolicy, PluginSpec};
 use crate::relay::{RelayMode, RoomPolicy};
 use crate::socketio::SocketIoConfig;
 
@@ -27,6 +30,8 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Socket.IO settings.
     pub socketio: SocketIoConfig,
+    /// The plugins declared, by name.
+    pub plugins: BTreeMap<String, Arc<PluginSpec>>,
     /// The namespaces served, in file order.
     pub namespaces: Vec<NamespaceConfig>,
 }
@@ -47,6 +52,19 @@ pub struct NamespaceConfig {
     pub name: NamespaceName,
     /// What clients may do with rooms and events.
     pub policy: RoomPolicy,
+    /// The plugin chain, in order (names of `[plugins.NAME]` tables).
+    pub plugins: Vec<String>,
+}
+
+impl NamespaceName {
+    /// The name, or the pattern's text: the key that identifies the namespace entry
+    /// across reloads.
+    pub fn key(&self) -> &str {
+        match self {
+            NamespaceName::Exact(name) => name,
+            NamespaceName::Pattern(pattern) => pattern.as_str(),
+        }
+    }
 }
 
 /// `config.toml` could not be used.
@@ -93,7 +111,26 @@ struct RawConfig {
     #[serde(default)]
     socketio: RawSocketIo,
     #[serde(default)]
+    plugins: BTreeMap<String, RawPlugin>,
+    #[serde(default)]
     namespace: Vec<RawNamespace>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    /// Required; relative to the config file's folder.
+    path: String,
+    /// Default `"fail-closed"`.
+    #[serde(default)]
+    on_error: FailurePolicy,
+    /// Default 50.
+    timeout_ms: Option<u64>,
+    /// Default 32.
+    max_memory_mb: Option<u64>,
+    /// Default: an empty table.
+    #[serde(default)]
+    config: toml::Table,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,6 +215,9 @@ struct RawNamespace {
     /// Default 64.
     #[serde(default = "default_max_rooms")]
     max_rooms: usize,
+    /// Default `[]`.
+    #[serde(default)]
+    plugins: Vec<String>,
 }
 
 fn any_room() -> Vec<String> {
@@ -259,13 +299,29 @@ impl Validator<'_> {
             connect_timeout: self.millis("socketio.connect_timeout_ms", raw.socketio.connect_timeout_ms)?,
             max_attachments: raw.socketio.max_attachments,
         };
+        let mut plugins = BTreeMap::new();
+        for (name, plugin) in raw.plugins {
+            let spec = self.plugin(&name, plugin)?;
+            plugins.insert(name, Arc::new(spec));
+        }
         let mut namespaces = Vec::new();
         let raw_namespaces = if raw.namespace.is_empty() {
-            vec![RawNamespace { name: Some("/".into()), pattern: None, relay: RelayMode::default(), join: any_room(), publish: any_room(), max_rooms: default_max_rooms() }]
+            vec![RawNamespace {
+                name: Some("/".into()),
+                pattern: None,
+                relay: RelayMode::default(),
+                join: any_room(),
+                publish: any_room(),
+                max_rooms: default_max_rooms(),
+                plugins: Vec::new(),
+            }]
         } else {
             raw.namespace
         };
         for (i, ns) in raw_namespaces.into_iter().enumerate() {
+            if let Some(unknown) = ns.plugins.iter().find(|p| !plugins.contains_key(*p)) {
+                return Err(self.invalid(format!("namespace[{i}].plugins"), format!("no [plugins.{unknown}] table declares {unknown:?}")));
+            }
             let validated = self.namespace(i, ns)?;
             if let NamespaceName::Exact(name) = &validated.name {
                 let duplicate = namespaces.iter().any(|n: &NamespaceConfig| matches!(&n.name, NamespaceName::Exact(other) if other == name));
@@ -275,7 +331,32 @@ impl Validator<'_> {
             }
             namespaces.push(validated);
         }
-        Ok(Config { listen, path: raw.server.path, engine, socketio, namespaces })
+        Ok(Config { listen, path: raw.server.path, engine, socketio, plugins, namespaces })
+    }
+
+    fn plugin(&self, name: &str, raw: RawPlugin) -> Result<PluginSpec, ConfigError> {
+        let key = |field: &str| format!("plugins.{name}.{field}");
+        if raw.path.is_empty() {
+            return Err(self.invalid(key("path"), "must name a .wasm file"));
+        }
+        let base = self.file.parent().unwrap_or(Path::new("."));
+        let timeout = match raw.timeout_ms {
+            None => DEFAULT_TIMEOUT,
+            Some(ms) => self.millis(&key("timeout_ms"), ms)?,
+        };
+        let max_memory = match raw.max_memory_mb {
+            None => DEFAULT_MAX_MEMORY,
+            Some(0) => return Err(self.invalid(key("max_memory_mb"), "must be greater than 0")),
+            Some(mb) => usize::try_from(mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+        };
+        Ok(PluginSpec {
+            name: Arc::from(name),
+            path: base.join(&raw.path),
+            config: serde_json::to_string(&raw.config).expect("a TOML table is valid JSON"),
+            on_error: raw.on_error,
+            timeout,
+            max_memory,
+        })
     }
 
     fn namespace(&self, i: usize, raw: RawNamespace) -> Result<NamespaceConfig, ConfigError> {
@@ -300,6 +381,7 @@ impl Validator<'_> {
         Ok(NamespaceConfig {
             name,
             policy: RoomPolicy { relay: raw.relay, join: raw.join, publish: raw.publish, max_rooms: raw.max_rooms },
+            plugins: raw.plugins,
         })
     }
 }
@@ -351,6 +433,26 @@ mod tests {
         assert!(err.contains("unknown variant `everywhere`"), "{err}");
         let err = parse("[[namespace]]\npattern = \"(\"").unwrap_err().to_string();
         assert!(err.starts_with("config.toml: namespace[0].pattern: not a valid regex"), "{err}");
+    }
+
+    #[test]
+    fn plugins_are_declared_once_and_attached_by_name() {
+        let config = parse(
+            "[plugins.auth]\npath = \"plugins/auth.wasm\"\non_error = \"fail-open\"\ntimeout_ms = 5\nmax_memory_mb = 4\n\
+             [plugins.auth.config]\nsecret = \"s\"\nleeway = 30\n\
+             [[namespace]]\nname = \"/chat\"\nplugins = [\"auth\"]\n",
+        )
+        .unwrap();
+        let auth = &config.plugins["auth"];
+        assert_eq!(auth.path, Path::new("plugins/auth.wasm"));
+        assert_eq!(auth.on_error, FailurePolicy::FailOpen);
+        assert_eq!((auth.timeout, auth.max_memory), (Duration::from_millis(5), 4 * 1024 * 1024));
+        assert_eq!(auth.config, r#"{"leeway":30,"secret":"s"}"#);
+        assert_eq!(config.namespaces[0].plugins, vec!["auth"]);
+        let err = parse("[[namespace]]\nname = \"/\"\nplugins = [\"ghost\"]").unwrap_err().to_string();
+        assert_eq!(err, "config.toml: namespace[0].plugins: no [plugins.ghost] table declares \"ghost\"");
+        let err = parse("[plugins.x]\npath = \"x.wasm\"\non_error = \"shrug\"").unwrap_err().to_string();
+        assert!(err.contains("unknown variant `shrug`"), "{err}");
     }
 
     #[test]

@@ -8,15 +8,24 @@
 //! - [`adapter`]: room membership and broadcast resolution behind the [`adapter::Adapter`] trait.
 //! - [`relay`]: the standalone server's behaviour: room requests and event relay, per
 //!   namespace policy.
+//! - [`middleware`]: a namespace's plugin chain, verdicts combined, failure policy applied.
+//! - [`plugin`]: WebAssembly plugins (the only module that imports wasmtime): engine,
+//!   compilation, sandboxed instances, the host API, hot swap.
 //! - [`config`]: `config.toml` parsed and validated into [`config::Config`].
+//! - [`app`]: the standalone server assembled from a config, and its reload.
+//! - [`reload`]: watching `config.toml` and plugin files.
 //! - [`server`]: HTTP routing, the accept loop and graceful shutdown.
 //! - [`metrics`]: process-wide counters.
 
 pub mod adapter;
+pub mod app;
 pub mod config;
 pub mod engineio;
 pub mod metrics;
+pub mod middleware;
+pub mod plugin;
 pub mod relay;
+pub mod reload;
 pub mod server;
 pub mod sid;
 pub mod socketio;

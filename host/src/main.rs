@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::Parser;
+use roomd::app::App;
 use roomd::config::Config;
 
 /// A Socket.IO server with rooms and namespaces.
@@ -45,7 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config)) {
+    match runtime.block_on(run(config, args.config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("roomd: {error}");
@@ -54,11 +57,16 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let io = roomd::relay::server(&config);
-    tracing::info!(address = %listener.local_addr()?, path = %config.path, "roomd listening");
-    roomd::server::serve(listener, &config.path, io, roomd::server::shutdown_signal()).await?;
+async fn run(config: Config, config_path: PathBuf) -> Result<(), String> {
+    let (listen, path) = (config.listen, config.path.clone());
+    let app = Arc::new(App::build(config).map_err(|e| format!("{}: {e}", config_path.display()))?);
+    let _reloader = roomd::reload::watch(app.clone(), config_path, None).map_err(|e| format!("cannot watch files: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%address, %path, "roomd listening");
+    roomd::server::serve(listener, &path, app.io().clone(), roomd::server::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("roomd stopped");
     Ok(())
 }

@@ -51,6 +51,9 @@ impl Gauge {
 /// Every counter roomd keeps.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Failed plugin calls by plugin name. A std mutex: taken only when a plugin fails
+    /// and when metrics are rendered.
+    plugin_failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// Engine.IO sessions currently open.
     pub sessions: Gauge,
     /// Engine.IO sessions opened since start.
@@ -75,6 +78,16 @@ pub struct Metrics {
 pub static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(Metrics::default);
 
 impl Metrics {
+    /// Counts a failed call of plugin `name`.
+    pub fn plugin_failed(&self, name: &str) {
+        *self.plugin_failures.lock().unwrap_or_else(|e| e.into_inner()).entry(name.to_owned()).or_default() += 1;
+    }
+
+    /// Failed calls of plugin `name` so far.
+    pub fn plugin_failures(&self, name: &str) -> u64 {
+        self.plugin_failures.lock().unwrap_or_else(|e| e.into_inner()).get(name).copied().unwrap_or(0)
+    }
+
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
         let rows: [(&str, &str, &str, String); 9] = [
@@ -91,6 +104,10 @@ impl Metrics {
         let mut out = String::new();
         for (name, kind, help, value) in rows {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        let _ = writeln!(out, "# HELP roomd_plugin_failures_total Failed plugin calls (traps, timeouts, out of memory, bad output)\n# TYPE roomd_plugin_failures_total counter");
+        for (plugin, count) in self.plugin_failures.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(out, "roomd_plugin_failures_total{{plugin=\"{plugin}\"}} {count}");
         }
         out
     }

@@ -12,15 +12,12 @@
 //!
 //! Arguments, binary attachments included, are relayed exactly as the client sent them.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::adapter::Room;
-use crate::config::{Config, NamespaceName};
 use crate::sid::Sid;
-use crate::socketio::{Event, NamespaceHandler, Payload, Socket, SocketIo};
+use crate::socketio::{Event, NamespaceHandler, Payload, Socket};
 
 /// Longest room name a client may use, in bytes.
 pub const MAX_ROOM_NAME: usize = 256;
@@ -64,19 +61,6 @@ impl Default for RoomPolicy {
     }
 }
 
-/// Builds the server `config` describes, every namespace served by a [`Relay`].
-pub fn server(config: &Config) -> SocketIo {
-    let mut builder = SocketIo::builder().engine(config.engine.clone()).config(config.socketio.clone());
-    for ns in &config.namespaces {
-        let relay: Arc<dyn NamespaceHandler> = Arc::new(Relay::new(ns.policy.clone()));
-        builder = match &ns.name {
-            NamespaceName::Exact(name) => builder.namespace_arc(name.clone(), relay),
-            NamespaceName::Pattern(pattern) => builder.dynamic_namespace_arc(pattern.clone(), relay),
-        };
-    }
-    builder.build()
-}
-
 /// The namespace handler of the standalone server.
 #[derive(Debug)]
 pub struct Relay {
@@ -93,7 +77,10 @@ impl Relay {
     }
 
     fn join(&self, socket: &Socket, payload: &Payload) -> Result<Value, Refusal> {
-        let rooms = room_list(payload)?;
+        let mut rooms = room_list(payload)?;
+        // A room named twice is joined once, and counts once against `max_rooms`.
+        let mut seen = std::collections::HashSet::new();
+        rooms.retain(|room| seen.insert(room.clone()));
         let own = socket.id();
         let current = socket.rooms().len().saturating_sub(1);
         let mut added = 0;
@@ -147,7 +134,7 @@ impl Relay {
             .as_deref()
             .and_then(|text| serde_json::from_str(text).ok())
             .ok_or("publish expects {to, except?, event} followed by the event's arguments")?;
-        if is_reserved(&envelope.event) {
+        if crate::socketio::packet::is_reserved_event(&envelope.event) {
             return Err(format!("event name {:?} is reserved", envelope.event));
         }
         let to = envelope.to.into_vec();
@@ -255,10 +242,6 @@ fn check_name(room: &str) -> Result<(), Refusal> {
         return Err(format!("room names must be 1 to {MAX_ROOM_NAME} bytes"));
     }
     Ok(())
-}
-
-fn is_reserved(event: &str) -> bool {
-    matches!(event, "connect" | "connect_error" | "disconnect" | "disconnecting" | "newListener" | "removeListener")
 }
 
 fn matches_any(patterns: &[String], room: &str) -> bool {

@@ -6,6 +6,8 @@ mod support;
 
 mod bad_input;
 mod engineio;
+mod hot_reload;
 mod limits;
+mod plugins;
 mod rooms;
 mod socketio;

@@ -164,9 +164,9 @@ impl Builder {
         let named = self
             .named
             .into_iter()
-            .map(|(name, handler)| (name.clone(), Namespace::new(name, handler, new_adapter())))
+            .map(|(name, handler)| (name.clone(), Namespace::new(name, false, handler, new_adapter())))
             .collect();
-        let core = Core { config: self.config, named: RwLock::new(named), dynamic: self.dynamic };
+        let core = Core { config: self.config, named: RwLock::new(named), dynamic: RwLock::new(self.dynamic) };
         SocketIo { engine: Engine::new(self.engine, core) }
     }
 }
@@ -202,6 +202,47 @@ impl SocketIo {
         self.engine.handler().named.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
     }
 
+    /// Serves a new namespace `name` with `handler` from now on.
+    pub fn add_namespace(&self, name: &str, handler: Arc<dyn NamespaceHandler>) {
+        let ns = Namespace::new(name.to_owned(), false, handler, new_adapter());
+        self.engine.handler().named.write().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), ns);
+    }
+
+    /// Serves every namespace matching `pattern` with `handler` from now on.
+    pub fn add_dynamic_namespace(&self, pattern: Regex, handler: Arc<dyn NamespaceHandler>) {
+        self.engine.handler().dynamic.write().unwrap_or_else(|e| e.into_inner()).push((pattern, handler));
+    }
+
+    /// Stops serving the namespace `name` (or, if `name` is a dynamic pattern, every
+    /// namespace it created): its sockets are disconnected (`DISCONNECT`), new CONNECTs
+    /// get `Invalid namespace`.
+    pub fn remove_namespace(&self, name: &str) {
+        let core = self.engine.handler();
+        let pattern = {
+            let mut dynamic = core.dynamic.write().unwrap_or_else(|e| e.into_inner());
+            let index = dynamic.iter().position(|(pattern, _)| pattern.as_str() == name);
+            index.map(|i| dynamic.remove(i).0)
+        };
+        let removed: Vec<Namespace> = {
+            let mut named = core.named.write().unwrap_or_else(|e| e.into_inner());
+            let doomed: Vec<String> = named
+                .iter()
+                .filter(|(key, ns)| match &pattern {
+                    Some(pattern) => ns.is_dynamic() && pattern.is_match(key),
+                    None => key.as_str() == name,
+                })
+                .map(|(key, _)| key)
+                .cloned()
+                .collect();
+            doomed.iter().filter_map(|key| named.remove(key)).collect()
+        };
+        for ns in removed {
+            for socket in ns.sockets() {
+                socket.disconnect();
+            }
+        }
+    }
+
     /// Number of open Engine.IO sessions.
     pub fn session_count(&self) -> usize {
         self.engine.session_count()
@@ -220,7 +261,8 @@ pub struct Core {
     /// Namespaces by name: the configured ones and the dynamic ones created so far. A std
     /// lock, held for map operations only.
     named: RwLock<HashMap<String, Namespace>>,
-    dynamic: Vec<(Regex, Arc<dyn NamespaceHandler>)>,
+    /// Dynamic namespace patterns, in order. A std lock, held to match a name.
+    dynamic: RwLock<Vec<(Regex, Arc<dyn NamespaceHandler>)>>,
 }
 
 /// One Engine.IO session's Socket.IO state.
@@ -277,18 +319,36 @@ impl Core {
         if let Some(ns) = self.named.read().unwrap_or_else(|e| e.into_inner()).get(name) {
             return Some(ns.clone());
         }
-        let (_, handler) = self.dynamic.iter().find(|(pattern, _)| pattern.is_match(name))?;
+        let handler = {
+            let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
+            dynamic.iter().find(|(pattern, _)| pattern.is_match(name))?.1.clone()
+        };
         let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
-        let ns = named
-            .entry(name.to_owned())
-            .or_insert_with(|| Namespace::new(name.to_owned(), handler.clone(), new_adapter()));
+        let ns = named.entry(name.to_owned()).or_insert_with(|| Namespace::new(name.to_owned(), true, handler, new_adapter()));
         Some(ns.clone())
+    }
+
+    /// Creates the socket with `make` and adds it to `ns`. For a dynamic namespace this
+    /// happens under the map's lock, on the instance registered now: `ns` may have been
+    /// dropped as empty (and maybe re-created) while the CONNECT was being authorized, and
+    /// a socket added to an orphaned copy would reach no one.
+    fn register(&self, ns: &Namespace, make: impl FnOnce(Namespace) -> Socket) -> Socket {
+        if !ns.is_dynamic() {
+            let socket = make(ns.clone());
+            ns.add(socket.clone());
+            return socket;
+        }
+        let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
+        let current = named.entry(ns.name().to_owned()).or_insert_with(|| ns.clone()).clone();
+        let socket = make(current.clone());
+        current.add(socket.clone());
+        socket
     }
 
     /// Drops a dynamic namespace that has no socket left, so clients cannot grow the map
     /// without bound by trying names.
     fn forget_if_empty(&self, ns: &Namespace) {
-        if !self.dynamic.iter().any(|(pattern, _)| pattern.is_match(ns.name())) {
+        if !ns.is_dynamic() {
             return;
         }
         let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
@@ -307,15 +367,21 @@ impl Core {
             let _ = session.send(Outgoing::One(Frame::Text(text.into())));
             return;
         };
-        let request = ConnectRequest { namespace: nsp, auth, handshake: session.handshake() };
-        if let Err(refused) = ns.handler().authorize(&request) {
-            METRICS.connects_refused.inc();
-            let text = packet::encode_connect_error(nsp, &refused.message, refused.data.as_ref());
-            let _ = session.send(Outgoing::One(Frame::Text(text.into())));
+        let request = ConnectRequest { namespace: &ns, auth, handshake: session.handshake() };
+        let data = match ns.handler().authorize(&request) {
+            Ok(data) => data,
+            Err(refused) => {
+                METRICS.connects_refused.inc();
+                let text = packet::encode_connect_error(nsp, &refused.message, refused.data.as_ref());
+                let _ = session.send(Outgoing::One(Frame::Text(text.into())));
+                return;
+            }
+        };
+        if session.is_closed() || session.data().socket(nsp).is_some() {
             return;
         }
-        let socket = Socket::new(ns.clone(), session.clone(), auth.map(Box::from));
-        ns.add(socket.clone());
+        let socket = self.register(&ns, |ns| Socket::new(ns, session.clone(), auth.map(Box::from), data));
+        let ns = socket.namespace().clone();
         session.data().sockets().push(socket.clone());
         let text = packet::encode_connect(nsp, socket.id().as_str());
         if socket.send(Outgoing::One(Frame::Text(text.into()))).is_ok() {

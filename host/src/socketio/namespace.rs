@@ -19,8 +19,8 @@ use crate::sid::Sid;
 /// What a client asks for when it connects to a namespace.
 #[derive(Debug)]
 pub struct ConnectRequest<'a> {
-    /// The namespace name.
-    pub namespace: &'a str,
+    /// The namespace asked for.
+    pub namespace: &'a Namespace,
     /// The CONNECT packet's auth object as JSON text, if any.
     pub auth: Option<&'a str>,
     /// The HTTP request that opened the connection.
@@ -55,9 +55,10 @@ pub struct Event {
 /// Hooks run synchronously on the connection's task, in the order the client's packets
 /// arrived; anything slow belongs in a spawned task.
 pub trait NamespaceHandler: Send + Sync + 'static {
-    /// Decides whether a client may connect. The default admits everyone.
-    fn authorize(&self, _request: &ConnectRequest<'_>) -> Result<(), ConnectError> {
-        Ok(())
+    /// Decides whether a client may connect. `Ok(Some(json))` admits it and attaches a
+    /// JSON object to the socket ([`Socket::data`]). The default admits everyone.
+    fn authorize(&self, _request: &ConnectRequest<'_>) -> Result<Option<String>, ConnectError> {
+        Ok(None)
     }
 
     /// A socket has connected (its CONNECT answer is already queued).
@@ -65,6 +66,12 @@ pub trait NamespaceHandler: Send + Sync + 'static {
 
     /// The client emitted an event.
     fn on_event(&self, _socket: &Socket, _event: Event) {}
+
+    /// The socket entered `room` (not called for its own room).
+    fn on_join(&self, _socket: &Socket, _room: &str) {}
+
+    /// The socket left `room` (not called at disconnect).
+    fn on_leave(&self, _socket: &Socket, _room: &str) {}
 
     /// The socket is disconnecting; its rooms are still joined.
     fn on_disconnect(&self, _socket: &Socket, _reason: DisconnectReason) {}
@@ -76,6 +83,8 @@ pub struct Namespace(Arc<Inner>);
 
 struct Inner {
     name: String,
+    /// Created on demand from a dynamic pattern (and dropped again when empty).
+    dynamic: bool,
     handler: Arc<dyn NamespaceHandler>,
     adapter: Box<dyn Adapter>,
     /// Connected sockets by id. A std lock: held only for map operations, never while
@@ -84,8 +93,18 @@ struct Inner {
 }
 
 impl Namespace {
-    pub(super) fn new(name: String, handler: Arc<dyn NamespaceHandler>, adapter: Box<dyn Adapter>) -> Namespace {
-        Namespace(Arc::new(Inner { name, handler, adapter, sockets: RwLock::new(HashMap::new()) }))
+    pub(super) fn new(
+        name: String,
+        dynamic: bool,
+        handler: Arc<dyn NamespaceHandler>,
+        adapter: Box<dyn Adapter>,
+    ) -> Namespace {
+        Namespace(Arc::new(Inner { name, dynamic, handler, adapter, sockets: RwLock::new(HashMap::new()) }))
+    }
+
+    /// Whether the namespace was created from a dynamic pattern.
+    pub fn is_dynamic(&self) -> bool {
+        self.0.dynamic
     }
 
     /// The namespace name, e.g. `/` or `/chat`.
@@ -111,6 +130,11 @@ impl Namespace {
     /// A connected socket by id.
     pub fn socket(&self, id: Sid) -> Option<Socket> {
         self.0.sockets.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned()
+    }
+
+    /// The connected sockets.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.0.sockets.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
     }
 
     /// Number of connected sockets.

@@ -17,6 +17,11 @@ use super::payload::Payload;
 const RESERVED_EVENTS: [&str; 6] =
     ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
 
+/// Whether Socket.IO reserves `name` (no event may carry it).
+pub fn is_reserved_event(name: &str) -> bool {
+    RESERVED_EVENTS.contains(&name)
+}
+
 /// A packet received from a client, borrowing from the message text.
 #[derive(Debug, PartialEq)]
 pub enum Packet<'a> {
@@ -152,7 +157,7 @@ fn split_event(data: &str) -> Result<(String, String), DecodeError> {
     let items: Vec<&RawValue> = serde_json::from_str(data).map_err(|_| DecodeError::InvalidPayload)?;
     let first = items.first().ok_or(DecodeError::InvalidPayload)?;
     let name: String = serde_json::from_str(first.get()).map_err(|_| DecodeError::InvalidPayload)?;
-    if RESERVED_EVENTS.contains(&name.as_str()) {
+    if is_reserved_event(&name) {
         return Err(DecodeError::InvalidPayload);
     }
     let args = match items.get(1) {

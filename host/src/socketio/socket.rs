@@ -31,6 +31,8 @@ pub(super) struct SocketInner {
     session: Arc<Session<Client>>,
     /// The CONNECT packet's auth object, as the client wrote it.
     auth: Option<Box<str>>,
+    /// What the namespace's handler attached at connect: a JSON object text.
+    data: Box<str>,
     /// Acks the server is waiting for. A std mutex: only map operations under it.
     acks: Mutex<Acks>,
     connected: AtomicBool,
@@ -61,12 +63,14 @@ impl Socket {
         namespace: Namespace,
         session: Arc<Session<Client>>,
         auth: Option<Box<str>>,
+        data: Option<String>,
     ) -> Socket {
         Socket(Arc::new(SocketInner {
             id: Sid::random(),
             namespace,
             session,
             auth,
+            data: data.map_or_else(|| Box::from("{}"), Box::from),
             acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(true),
         }))
@@ -85,6 +89,12 @@ impl Socket {
     /// The auth object of the CONNECT packet, as JSON text; `None` if the client sent none.
     pub fn auth(&self) -> Option<&str> {
         self.0.auth.as_deref()
+    }
+
+    /// What the namespace's handler attached at connect (a JSON object text; `{}` when
+    /// nothing was attached).
+    pub fn data(&self) -> &str {
+        &self.0.data
     }
 
     /// The Engine.IO session carrying this socket.
@@ -134,14 +144,25 @@ impl Socket {
         self.send(encode_outgoing(text, payload))
     }
 
-    /// Joins `room`. Returns false if the socket was already in it.
+    /// Joins `room`, telling the namespace's handler. Returns false if the socket was
+    /// already in it.
     pub fn join(&self, room: impl Into<Room>) -> bool {
-        self.0.namespace.adapter().join(self.0.id, room.into())
+        let room = room.into();
+        let added = self.0.namespace.adapter().join(self.0.id, room.clone());
+        if added && self.connected() {
+            self.0.namespace.handler().on_join(self, &room);
+        }
+        added
     }
 
-    /// Leaves `room`. Returns false if the socket was not in it.
+    /// Leaves `room`, telling the namespace's handler. Returns false if the socket was not
+    /// in it.
     pub fn leave(&self, room: &str) -> bool {
-        self.0.namespace.adapter().leave(self.0.id, room)
+        let removed = self.0.namespace.adapter().leave(self.0.id, room);
+        if removed && self.connected() {
+            self.0.namespace.handler().on_leave(self, room);
+        }
+        removed
     }
 
     /// The rooms the socket is in, its own included.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod plugins;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +28,7 @@ pub const PATIENCE: Duration = Duration::from_secs(5);
 pub struct TestServer {
     pub addr: SocketAddr,
     pub io: SocketIo,
+    pub app: Option<std::sync::Arc<roomd::app::App>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -34,7 +37,11 @@ impl TestServer {
     /// Serves the standalone relay configured by `toml`.
     pub async fn start(toml: &str) -> TestServer {
         let config = Config::parse(toml, Path::new("test.toml")).expect("valid test config");
-        TestServer::serve(roomd::relay::server(&config), &config.path).await
+        let path = config.path.clone();
+        let app = std::sync::Arc::new(roomd::app::App::build(config).expect("server builds"));
+        let mut server = TestServer::serve(app.io().clone(), &path).await;
+        server.app = Some(app);
+        server
     }
 
     /// Serves `io` under `path`.
@@ -50,7 +57,7 @@ impl TestServer {
             })
             .await
         });
-        TestServer { addr, io, stop: Some(stop), task: Some(task) }
+        TestServer { addr, io, app: None, stop: Some(stop), task: Some(task) }
     }
 
     /// Shuts the server down gracefully and waits for it.
@@ -263,4 +270,40 @@ pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
         .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or_else(|| panic!("no metric {name} in {body}"))
+}
+
+/// The value of a counter with a `plugin` label at `/metrics` (0 when absent).
+pub async fn metric_labelled(addr: SocketAddr, name: &str, plugin: &str) -> u64 {
+    let body = get(addr, "/metrics").await.body;
+    let prefix = format!("{name}{{plugin=\"{plugin}\"}} ");
+    body.lines().find_map(|line| line.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Reports of the reloads a watched server performs.
+pub type Reloads = tokio::sync::mpsc::UnboundedReceiver<Result<roomd::app::ReloadReport, String>>;
+
+impl TestServer {
+    /// Serves the config file at `path`, watching it and its plugin files for changes.
+    pub async fn start_watched(path: &Path) -> (TestServer, Reloads, roomd::reload::Reloader) {
+        let config = Config::load(path).expect("valid test config");
+        let url_path = config.path.clone();
+        let app = std::sync::Arc::new(roomd::app::App::build(config).expect("server builds"));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let reloader = roomd::reload::watch(app.clone(), path.to_path_buf(), Some(tx)).expect("watch");
+        let mut server = TestServer::serve(app.io().clone(), &url_path).await;
+        server.app = Some(app);
+        (server, rx, reloader)
+    }
+}
+
+/// Replaces `path` with `bytes` atomically (write aside, then rename), as a deploy does.
+pub fn replace_file(path: &Path, bytes: &[u8]) {
+    let aside = path.with_extension("incoming");
+    std::fs::write(&aside, bytes).unwrap();
+    std::fs::rename(&aside, path).unwrap();
+}
+
+/// The next reload report, failing the test if none comes in time.
+pub async fn next_reload(reloads: &mut Reloads) -> Result<roomd::app::ReloadReport, String> {
+    tokio::time::timeout(Duration::from_secs(20), reloads.recv()).await.expect("a reload in time").expect("watcher alive")
 }

@@ -1,0 +1,350 @@
+//! Instances and the slot that holds one: calls serialized, traps contained, code
+//! swapped in place.
+//!
+//! A [`PluginSlot`] is one plugin serving one namespace. Every call locks the slot, runs
+//! under the instance's epoch deadline and memory limit, and unlocks before the actions
+//! the plugin asked for (`join`, `leave`, `disconnect`) are carried out — those may call
+//! back into plugins, this one included. A trapped instance cannot be entered again: it is
+//! dropped, and the next call builds a fresh one (state kept in the host's key-value
+//! store survives). A hot swap builds and initialises the new instance first, then, under
+//! the lock, moves the old instance's snapshot into it: calls that started before finish
+//! on the old code, every later call runs on the new, none runs twice or is lost.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings;
+use super::bindings::roomd::plugin::types::{
+    ConnectVerdict, Event as WitEvent, EventVerdict, Handshake as WitHandshake, Socket as WitSocket,
+};
+use super::kv::{KeyValue, Scope};
+use super::{Code, EPOCH_TICK, PluginError, PluginSpec, RUNTIME};
+use crate::adapter::Room;
+use crate::metrics::METRICS;
+use crate::sid::Sid;
+use crate::socketio::Namespace;
+
+/// Most `join` / `leave` / `disconnect` requests one call may make. Bounds the work a
+/// plugin can queue for the host in a single hook.
+pub(super) const MAX_ACTIONS_PER_CALL: usize = 1024;
+
+/// Most table elements an instance may have. Bounds the other growable resource.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// An action a plugin asked for, carried out when its call returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deferred {
+    /// Put the socket in the room.
+    Join(Sid, String),
+    /// Take the socket out of the room.
+    Leave(Sid, String),
+    /// Disconnect the socket from the namespace.
+    Disconnect(Sid),
+}
+
+/// Refuses memory growth past the limit, and remembers that it did: the trap that
+/// follows (an allocation failure aborts a Rust guest) is then reported as
+/// [`PluginError::OutOfMemory`].
+struct MemoryLimit {
+    max: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max;
+        self.exceeded |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// What the host side of the contract sees during a call.
+pub(super) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: MemoryLimit,
+    pub(super) plugin: Arc<str>,
+    /// The namespace of the socket the current call is about; `None` between calls.
+    pub(super) namespace: Option<Namespace>,
+    /// Actions requested during the current call.
+    pub(super) deferred: Vec<Deferred>,
+    pub(super) kv: Arc<dyn KeyValue>,
+    pub(super) scope: Scope,
+}
+
+impl HostState {
+    pub(super) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+struct Instance {
+    store: Store<HostState>,
+    exports: bindings::Plugin,
+}
+
+fn deadline_ticks(spec: &PluginSpec) -> u64 {
+    (spec.timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+}
+
+impl Instance {
+    /// Instantiates `code` and runs its `init` with the plugin's config.
+    fn new(code: &Code, spec: &PluginSpec, kv: Arc<dyn KeyValue>, scope: Scope) -> Result<Instance, PluginError> {
+        let state = HostState {
+            // The default context denies everything but clocks and randomness.
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits: MemoryLimit { max: spec.max_memory, exceeded: false },
+            plugin: spec.name.clone(),
+            namespace: None,
+            deferred: Vec::new(),
+            kv,
+            scope,
+        };
+        let mut store = Store::new(&RUNTIME.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(deadline_ticks(spec));
+        let exports = bindings::Plugin::instantiate(&mut store, &code.component, &RUNTIME.linker)
+            .map_err(|e| PluginError::Load(format!("cannot instantiate: {e:#}")))?;
+        store.set_epoch_deadline(deadline_ticks(spec));
+        match exports.call_init(&mut store, &spec.config) {
+            Ok(Ok(())) => Ok(Instance { store, exports }),
+            Ok(Err(message)) => Err(PluginError::Load(format!("init refused its config: {message}"))),
+            Err(error) => Err(PluginError::Load(format!("init failed: {}", classify(error, store.data().limits.exceeded)))),
+        }
+    }
+}
+
+/// Turns a failed call into the error the failure policy acts on.
+fn classify(error: wasmtime::Error, out_of_memory: bool) -> PluginError {
+    if out_of_memory {
+        return PluginError::OutOfMemory;
+    }
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => PluginError::Timeout,
+        Some(trap) => PluginError::Trap(trap.to_string()),
+        None => PluginError::Trap(format!("{error:#}")),
+    }
+}
+
+/// A new instance, initialised and waiting to be installed by a swap.
+pub struct Prepared {
+    spec: Arc<PluginSpec>,
+    code: Code,
+    instance: Instance,
+}
+
+struct Live {
+    spec: Arc<PluginSpec>,
+    code: Code,
+    /// `None` after a trap, until the next call instantiates afresh.
+    instance: Option<Instance>,
+}
+
+/// One plugin serving one namespace (or namespace pattern).
+pub struct PluginSlot {
+    name: Arc<str>,
+    kv: Arc<dyn KeyValue>,
+    scope: Scope,
+    /// The instance and the code it runs. A std mutex: a plugin call is synchronous and
+    /// short (bounded by its epoch deadline), and the lock is never held across an
+    /// `.await` or while deferred actions run.
+    live: Mutex<Live>,
+    failures: AtomicU64,
+}
+
+impl PluginSlot {
+    /// A slot running `code`, instantiated and initialised now so a bad plugin is caught
+    /// before it serves anyone.
+    pub fn new(spec: Arc<PluginSpec>, code: Code, kv: Arc<dyn KeyValue>, namespace: &str) -> Result<PluginSlot, PluginError> {
+        let scope = Scope { plugin: spec.name.clone(), namespace: Arc::from(namespace) };
+        let instance = Instance::new(&code, &spec, kv.clone(), scope.clone())?;
+        Ok(PluginSlot {
+            name: spec.name.clone(),
+            kv,
+            scope,
+            live: Mutex::new(Live { spec, code, instance: Some(instance) }),
+            failures: AtomicU64::new(0),
+        })
+    }
+
+    /// The plugin's name in config.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The spec the slot currently runs.
+    pub fn spec(&self) -> Arc<PluginSpec> {
+        self.lock().spec.clone()
+    }
+
+    /// Failed calls so far.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the code (and config) the slot runs, carrying the state across through
+    /// `snapshot` / `restore`. On any failure the old instance stays live.
+    pub fn swap(&self, spec: Arc<PluginSpec>, code: Code) -> Result<(), PluginError> {
+        let next = self.prepare(spec, code)?;
+        self.install(next)
+    }
+
+    /// Builds and initialises the instance a swap will install, without touching the live
+    /// one. Slow (instantiation, `init`): done before taking the slot's lock.
+    pub fn prepare(&self, spec: Arc<PluginSpec>, code: Code) -> Result<Prepared, PluginError> {
+        let instance = Instance::new(&code, &spec, self.kv.clone(), self.scope.clone())?;
+        Ok(Prepared { spec, code, instance })
+    }
+
+    /// Installs a prepared instance: under the lock, the live instance's snapshot is
+    /// restored into it and it takes over. If `restore` fails the live instance stays.
+    pub fn install(&self, prepared: Prepared) -> Result<(), PluginError> {
+        let Prepared { spec, code, instance: mut next } = prepared;
+        let mut live = self.lock();
+        let ticks = deadline_ticks(&live.spec);
+        let state = match live.instance.as_mut() {
+            Some(old) => {
+                old.store.set_epoch_deadline(ticks);
+                old.exports.call_snapshot(&mut old.store).unwrap_or_else(|error| {
+                    tracing::warn!(plugin = %self.name, %error, "snapshot failed; the new version starts empty");
+                    Vec::new()
+                })
+            }
+            None => Vec::new(),
+        };
+        next.store.set_epoch_deadline(deadline_ticks(&spec));
+        match next.exports.call_restore(&mut next.store, &state) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => return Err(PluginError::Load(format!("restore refused the state: {message}"))),
+            Err(error) => return Err(PluginError::Load(format!("restore failed: {error:#}"))),
+        }
+        *live = Live { spec, code, instance: Some(next) };
+        Ok(())
+    }
+
+    /// Asks the plugin about a connection.
+    pub fn on_connect(&self, namespace: &Namespace, handshake: &WitHandshake) -> Result<ConnectVerdict, PluginError> {
+        self.call(namespace, |plugin, store| plugin.call_on_connect(store, handshake))
+    }
+
+    /// Tells the plugin a socket has connected.
+    pub fn on_connected(&self, namespace: &Namespace, socket: &WitSocket) -> Result<(), PluginError> {
+        self.call(namespace, |plugin, store| plugin.call_on_connected(store, socket))
+    }
+
+    /// Asks the plugin about an event.
+    pub fn on_event(&self, namespace: &Namespace, socket: &WitSocket, event: &WitEvent) -> Result<EventVerdict, PluginError> {
+        self.call(namespace, |plugin, store| plugin.call_on_event(store, socket, event))
+    }
+
+    /// Tells the plugin a socket entered a room.
+    pub fn on_room_joined(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
+        self.call(namespace, |plugin, store| plugin.call_on_room_joined(store, socket, room))
+    }
+
+    /// Tells the plugin a socket left a room.
+    pub fn on_room_left(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
+        self.call(namespace, |plugin, store| plugin.call_on_room_left(store, socket, room))
+    }
+
+    /// Tells the plugin a socket is disconnecting.
+    pub fn on_disconnect(&self, namespace: &Namespace, socket: &WitSocket, reason: &str) -> Result<(), PluginError> {
+        self.call(namespace, |plugin, store| plugin.call_on_disconnect(store, socket, reason))
+    }
+
+    /// Runs one export on behalf of a socket of `namespace`.
+    fn call<R>(
+        &self,
+        namespace: &Namespace,
+        f: impl FnOnce(&bindings::Plugin, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let (result, deferred) = {
+            let mut live = self.lock();
+            let live = &mut *live;
+            if live.instance.is_none() {
+                match Instance::new(&live.code, &live.spec, self.kv.clone(), self.scope.clone()) {
+                    Ok(fresh) => live.instance = Some(fresh),
+                    Err(error) => return Err(self.failed(error)),
+                }
+            }
+            let instance = live.instance.as_mut().expect("instantiated above");
+            let state = instance.store.data_mut();
+            state.namespace = Some(namespace.clone());
+            state.limits.exceeded = false;
+            instance.store.set_epoch_deadline(deadline_ticks(&live.spec));
+            // A host function that panics (a bug, or a WASI path not covered in `wasi.rs`)
+            // must not take the connection's task down with it.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&instance.exports, &mut instance.store)))
+                .unwrap_or_else(|panic| {
+                    let message = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied());
+                    Err(wasmtime::format_err!("host panicked during the call: {}", message.unwrap_or("unknown")))
+                });
+            let state = instance.store.data_mut();
+            state.namespace = None;
+            let deferred = std::mem::take(&mut state.deferred);
+            let out_of_memory = state.limits.exceeded;
+            let result = match outcome {
+                Ok(value) => Ok(value),
+                Err(error) => {
+                    // A trapped instance cannot be entered again.
+                    live.instance = None;
+                    Err(classify(error, out_of_memory))
+                }
+            };
+            (result, deferred)
+        };
+        let result = result.map_err(|error| self.failed(error));
+        apply(namespace, deferred);
+        result
+    }
+
+    /// Counts and logs a failure; returns it.
+    pub(crate) fn failed(&self, error: PluginError) -> PluginError {
+        let count = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        METRICS.plugin_failed(&self.name);
+        tracing::warn!(plugin = %self.name, namespace = %self.scope.namespace, failures = count, %error, "plugin failed");
+        error
+    }
+}
+
+/// Carries out the actions a plugin asked for, now that its instance is unlocked.
+fn apply(namespace: &Namespace, deferred: Vec<Deferred>) {
+    for action in deferred {
+        match action {
+            Deferred::Join(sid, room) => {
+                if let Some(socket) = namespace.socket(sid) {
+                    socket.join(Room::from(room));
+                }
+            }
+            Deferred::Leave(sid, room) => {
+                if let Some(socket) = namespace.socket(sid) {
+                    socket.leave(&room);
+                }
+            }
+            Deferred::Disconnect(sid) => {
+                if let Some(socket) = namespace.socket(sid) {
+                    socket.disconnect();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Hot reload: watches `config.toml` and every plugin file, and applies changes to the
+//! running [`App`] without dropping a connection.
+//!
+//! File events are debounced ([`DEBOUNCE`]): editors and compilers write a file in several
+//! steps, and one reload should see the finished file. A reload re-reads the config (a
+//! file that fails to parse or validate keeps the old config live and is logged with the
+//! file and the reason), recompiles what changed off the async runtime, and swaps.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::Notify;
+
+use crate::app::{App, ReloadReport};
+use crate::config::Config;
+
+/// Quiet time after the last file event before reloading.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Keeps the watch alive; dropping it stops watching.
+pub struct Reloader {
+    _task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts watching `config_path` and the plugin files it names. Each completed reload is
+/// also sent to `reports` when given (tests and tools use it).
+pub fn watch(
+    app: Arc<App>,
+    config_path: PathBuf,
+    reports: Option<tokio::sync::mpsc::UnboundedSender<Result<ReloadReport, String>>>,
+) -> notify::Result<Reloader> {
+    let changed = Arc::new(Notify::new());
+    let signal = changed.clone();
+    let mut watcher: RecommendedWatcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if !event.kind.is_access() {
+                signal.notify_one();
+            }
+        }
+    })?;
+    let mut watched = BTreeSet::new();
+    watch_folders(&mut watcher, &mut watched, &config_path, &app.config());
+
+    let task = tokio::spawn(async move {
+        loop {
+            changed.notified().await;
+            // Debounce: wait until the files have been quiet for a while.
+            while tokio::time::timeout(DEBOUNCE, changed.notified()).await.is_ok() {}
+            let started = Instant::now();
+            let outcome = {
+                let (app, path) = (app.clone(), config_path.clone());
+                tokio::task::spawn_blocking(move || reload_once(&app, &path)).await
+            };
+            let outcome = outcome.unwrap_or_else(|panic| Err(format!("reload panicked: {panic}")));
+            match &outcome {
+                Ok(report) if !report.is_empty() => {
+                    tracing::info!(elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "reload applied");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "reload failed; the running version stays live"),
+            }
+            if outcome.is_ok() {
+                watch_folders(&mut watcher, &mut watched, &config_path, &app.config());
+            }
+            if let Some(reports) = &reports {
+                let _ = reports.send(outcome);
+            }
+        }
+    });
+    Ok(Reloader { _task: task })
+}
+
+/// Reads `path` and applies it.
+fn reload_once(app: &App, path: &Path) -> Result<ReloadReport, String> {
+    let config = Config::load(path).map_err(|e| e.to_string())?;
+    app.reload(config).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Watches the folders of the config file and of every plugin (non-recursively, since
+/// files are often replaced by rename rather than written in place).
+fn watch_folders(watcher: &mut RecommendedWatcher, watched: &mut BTreeSet<PathBuf>, config_path: &Path, config: &Config) {
+    let folders = std::iter::once(config_path.to_path_buf())
+        .chain(config.plugins.values().map(|spec| spec.path.clone()))
+        .filter_map(|file| {
+            let parent = file.parent()?;
+            Some(if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() })
+        })
+        .collect::<BTreeSet<_>>();
+    for folder in folders {
+        if !watched.contains(&folder) {
+            match watcher.watch(&folder, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    watched.insert(folder);
+                }
+                Err(error) => tracing::warn!(folder = %folder.display(), %error, "cannot watch"),
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Write roomd middleware plugins in Rust.
+//!
+//! A plugin is a type that implements [`Plugin`] — every hook has a default, so a plugin
+//! writes only the hooks it needs — and one line that exports it:
+//!
+//! ```ignore
+//! use roomd_plugin_sdk::{EventVerdict, Event, Plugin, Socket, export_plugin};
+//!
+//! /// Refuses events whose name is on a configured list.
+//! struct Blocklist { blocked: Vec<String> }
+//!
+//! impl Plugin for Blocklist {
+//!     fn init(config: &serde_json::Value) -> Result<Self, String> {
+//!         let blocked = serde_json::from_value(config["blocked"].clone()).map_err(|e| e.to_string())?;
+//!         Ok(Blocklist { blocked })
+//!     }
+//!
+//!     fn on_event(&mut self, _socket: &Socket, event: &Event) -> EventVerdict {
+//!         if self.blocked.contains(&event.name) {
+//!             return EventVerdict::reject(format!("{} is not allowed here", event.name));
+//!         }
+//!         EventVerdict::Allow
+//!     }
+//! }
+//!
+//! export_plugin!(Blocklist);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2` and point a
+//! `[plugins.NAME]` table of roomd's `config.toml` at the `.wasm`.
+//!
+//! The contract itself is `wit/roomd.wit`; the bindings generated from it are private to
+//! this crate. Host calls go through [`host`]. Compiled for any target other than wasm,
+//! [`host`] talks to an in-memory stand-in ([`testing`]), so plugin logic unit-tests with
+//! a plain `cargo test`.
+
+// Lets the generated bindings name this crate by its public path from inside it too.
+extern crate self as roomd_plugin_sdk;
+
+mod host_impl;
+mod verdicts;
+
+pub mod host;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_world",
+        default_bindings_module: "roomd_plugin_sdk::bindings",
+        runtime_path: "roomd_plugin_sdk::__wit_bindgen::rt",
+    });
+}
+
+#[doc(hidden)]
+pub use wit_bindgen as __wit_bindgen;
+
+pub use bindings::roomd::plugin::host::Target;
+pub use bindings::roomd::plugin::types::{
+    ConnectVerdict, Event, EventVerdict, Handshake, Level, Payload, Rejection, Socket,
+};
+
+/// A roomd plugin: one value of this type lives in each instance (one instance per
+/// namespace the plugin is attached to). Hooks are called one at a time.
+pub trait Plugin: Sized + 'static {
+    /// Builds the plugin from its config table (`[plugins.NAME.config]`, as JSON; an
+    /// empty object when there is none). An error keeps the plugin from loading.
+    fn init(config: &serde_json::Value) -> Result<Self, String>;
+
+    /// A client asks to join the namespace. Default: admit.
+    fn on_connect(&mut self, _handshake: &Handshake) -> ConnectVerdict {
+        ConnectVerdict::Allow(None)
+    }
+
+    /// A socket has joined the namespace.
+    fn on_connected(&mut self, _socket: &Socket) {}
+
+    /// A client emitted an event (room requests included). Default: pass it on.
+    fn on_event(&mut self, _socket: &Socket, _event: &Event) -> EventVerdict {
+        EventVerdict::Allow
+    }
+
+    /// A socket entered a room.
+    fn on_room_joined(&mut self, _socket: &Socket, _room: &str) {}
+
+    /// A socket left a room (not called at disconnect).
+    fn on_room_left(&mut self, _socket: &Socket, _room: &str) {}
+
+    /// A socket is leaving the namespace; its rooms are still joined.
+    fn on_disconnect(&mut self, _socket: &Socket, _reason: &str) {}
+
+    /// State to hand to the next version during a hot swap. Default: none.
+    fn snapshot(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Takes over the previous version's [`snapshot`](Self::snapshot), after `init`.
+    fn restore(&mut self, _state: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Exports a [`Plugin`] type as the plugin of this crate. Use it once, at the crate root.
+///
+/// The crate must be a `cdylib` built for `wasm32-wasip2`; on other targets the macro
+/// exports nothing, so the plugin's logic still compiles and unit-tests natively.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct RoomdExport;
+
+            impl $crate::bindings::Guest for RoomdExport {
+                fn init(config: String) -> Result<(), String> {
+                    $crate::__runtime::init::<$plugin>(&config)
+                }
+                fn on_connect(handshake: $crate::Handshake) -> $crate::ConnectVerdict {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.on_connect(&handshake))
+                }
+                fn on_connected(socket: $crate::Socket) {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.on_connected(&socket))
+                }
+                fn on_event(socket: $crate::Socket, event: $crate::Event) -> $crate::EventVerdict {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.on_event(&socket, &event))
+                }
+                fn on_room_joined(socket: $crate::Socket, room: String) {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.on_room_joined(&socket, &room))
+                }
+                fn on_room_left(socket: $crate::Socket, room: String) {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.on_room_left(&socket, &room))
+                }
+                fn on_disconnect(socket: $crate::Socket, reason: String) {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.on_disconnect(&socket, &reason))
+                }
+                fn snapshot() -> Vec<u8> {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.snapshot())
+                }
+                fn restore(state: Vec<u8>) -> Result<(), String> {
+                    $crate::__runtime::with::<$plugin, _>(|p| p.restore(&state))
+                }
+            }
+
+            $crate::bindings::__export_world!(RoomdExport);
+        };
+    };
+}
+
+/// The instance's plugin value, for the exported functions. Not part of the API.
+#[doc(hidden)]
+pub mod __runtime {
+    use std::any::Any;
+    use std::cell::RefCell;
+
+    use crate::Plugin;
+
+    thread_local! {
+        static STATE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+    }
+
+    /// Parses the config and builds the plugin value.
+    pub fn init<P: Plugin>(config: &str) -> Result<(), String> {
+        let config: serde_json::Value =
+            serde_json::from_str(config).map_err(|e| format!("plugin config is not JSON: {e}"))?;
+        // A panic's message goes to roomd's log, not to stderr; the panic then traps and
+        // roomd applies the plugin's failure policy.
+        #[cfg(target_arch = "wasm32")]
+        std::panic::set_hook(Box::new(|info| crate::host::log(crate::Level::Error, &info.to_string())));
+        let plugin = P::init(&config)?;
+        STATE.with(|state| *state.borrow_mut() = Some(Box::new(plugin)));
+        Ok(())
+    }
+
+    /// Runs `f` on the plugin value. roomd calls `init` before any hook; a hook before it
+    /// is a host bug and traps, which roomd reports as a plugin failure.
+    pub fn with<P: Plugin, R>(f: impl FnOnce(&mut P) -> R) -> R {
+        STATE.with(|state| {
+            let mut state = state.borrow_mut();
+            let plugin = state
+                .as_mut()
+                .and_then(|boxed| boxed.downcast_mut::<P>())
+                .expect("roomd calls init before any hook");
+            f(plugin)
+        })
+    }
+}

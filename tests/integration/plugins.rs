@@ -1,0 +1,165 @@
+//! The middleware chain with real WebAssembly plugins: order, every verdict, host
+//! actions, and every failure mode under both failure policies.
+
+use std::time::Duration;
+
+use crate::support::plugins::wasm;
+use crate::support::{Read, TestServer, Ws, metric_labelled};
+
+const QUIET: Duration = Duration::from_millis(200);
+
+fn taggers() -> String {
+    let tagger = wasm("tagger");
+    format!(
+        "[plugins.a]\npath = {tagger:?}\n[plugins.a.config]\ntag = \"A\"\n\
+         [plugins.b]\npath = {tagger:?}\n[plugins.b.config]\ntag = \"B\"\n\
+         [[namespace]]\nname = \"/\"\nplugins = [\"a\", \"b\"]\n"
+    )
+}
+
+#[tokio::test]
+async fn plugins_run_in_order_and_rewrite_events() {
+    let server = TestServer::start(&taggers()).await;
+    let (mut x, _) = Ws::socket(server.addr, "/").await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    x.send(r#"42["say","hi",{"keep":[1,2]}]"#).await;
+    assert_eq!(y.text().await, r#"42["say","hiAB",{"keep":[1,2]}]"#);
+    x.send(r#"42["rename",1]"#).await;
+    assert_eq!(y.text().await, r#"42["renamed-by-A",1]"#, "B sees A's rename and lets it through");
+    x.send(r#"421["whoami"]"#).await;
+    assert_eq!(x.text().await, r#"431[{"tag_A":true,"tag_B":true}]"#, "data attached at connect by both");
+    y.expect_silence(QUIET).await;
+}
+
+#[tokio::test]
+async fn rejections_reach_the_client() {
+    let server = TestServer::start(&taggers()).await;
+    let (mut x, _) = Ws::open(server.addr).await;
+    x.send(r#"40{"deny":"B"}"#).await;
+    assert_eq!(x.text().await, r#"44{"message":"denied by B","data":{"by":"B"}}"#);
+    let sid = x.connect_nsp("/").await;
+    assert_eq!(sid.len(), 20, "a refused CONNECT leaves the session usable");
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    x.send(r#"427["reject-me",1]"#).await;
+    assert_eq!(x.text().await, r#"437[{"ok":false,"error":"rejected by A","data":{"by":"A"}}]"#);
+    y.expect_silence(QUIET).await;
+    x.send(r#"42["kick-verdict"]"#).await;
+    assert_eq!(x.text().await, "41", "a disconnect verdict removes the socket");
+}
+
+#[tokio::test]
+async fn plugins_act_through_the_host() {
+    let server = TestServer::start(&taggers()).await;
+    let (mut x, x_id) = Ws::socket(server.addr, "/").await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+
+    x.send(r#"421["plugin-join","lobby"]"#).await;
+    // The join takes effect when A's hook returns; both plugins hear of it, in order.
+    assert_eq!(x.text().await, r#"42["joined","lobby","A"]"#);
+    assert_eq!(x.text().await, r#"42["joined","lobby","B"]"#);
+    assert_eq!(x.text().await, "431[true]");
+    x.send(r#"422["rooms"]"#).await;
+    let mut rooms = vec!["lobby".to_owned(), x_id.clone()];
+    rooms.sort();
+    assert_eq!(x.text().await, format!("432[{}]", serde_json::to_string(&rooms).unwrap()));
+
+    y.send(r#"423["plugin-emit","lobby"]"#).await;
+    assert_eq!(x.text().await, r#"42["from-plugin","A"]"#);
+    assert_eq!(y.text().await, "433[1]");
+
+    x.send(r#"424["plugin-leave","lobby"]"#).await;
+    assert_eq!(x.text().await, r#"42["left","lobby","A"]"#);
+    assert_eq!(x.text().await, r#"42["left","lobby","B"]"#);
+    assert_eq!(x.text().await, "434[true]");
+
+    x.send(r#"425["plugin-kick"]"#).await;
+    assert_eq!(x.text().await, "41");
+}
+
+/// The chaos plugin twice, `{name}-closed` and `{name}-open` (names are unique per test:
+/// failure counters are process-wide).
+fn chaos(name: &str) -> String {
+    let chaos = wasm("chaos");
+    format!(
+        "[plugins.{name}-closed]\npath = {chaos:?}\ntimeout_ms = 20\nmax_memory_mb = 8\n\
+         [plugins.{name}-open]\npath = {chaos:?}\non_error = \"fail-open\"\ntimeout_ms = 20\nmax_memory_mb = 8\n\
+         [[namespace]]\nname = \"/closed\"\nplugins = [\"{name}-closed\"]\n\
+         [[namespace]]\nname = \"/open\"\nplugins = [\"{name}-open\"]\n\
+         [[namespace]]\nname = \"/\"\n"
+    )
+}
+
+#[tokio::test]
+async fn each_failure_mode_under_each_policy() {
+    let server = TestServer::start(&chaos("chaos")).await;
+    let (mut closed, _) = Ws::socket(server.addr, "/closed").await;
+    let (mut closed_peer, _) = Ws::socket(server.addr, "/closed").await;
+    let (mut open, _) = Ws::socket(server.addr, "/open").await;
+    let (mut open_peer, _) = Ws::socket(server.addr, "/open").await;
+    let failures_before = metric_labelled(server.addr, "roomd_plugin_failures_total", "chaos-closed").await;
+
+    for mode in ["trap", "loop", "grow", "bad-modify", "bad-reject"] {
+        closed.send(&format!(r#"42/closed,1["{mode}"]"#)).await;
+        assert_eq!(
+            closed.text().await,
+            r#"43/closed,1[{"ok":false,"error":"plugin chaos-closed failed"}]"#,
+            "{mode}: fail-closed refuses"
+        );
+        closed_peer.expect_silence(Duration::from_millis(50)).await;
+
+        open.send(&format!(r#"42/open,1["{mode}"]"#)).await;
+        assert_eq!(open_peer.text().await, format!(r#"42/open,["{mode}"]"#), "{mode}: fail-open lets it through");
+        assert_eq!(open.text().await, r#"43/open,1[{"ok":true}]"#);
+    }
+    let failures_after = metric_labelled(server.addr, "roomd_plugin_failures_total", "chaos-closed").await;
+    assert_eq!(failures_after - failures_before, 5, "every failure is counted");
+
+    // After a trap the plugin serves again from a fresh instance...
+    closed.send(r#"42/closed,2["trap"]"#).await;
+    closed.text().await;
+    closed.send(r#"42/closed,3["seen"]"#).await;
+    assert_eq!(closed.text().await, "43/closed,3[1]", "a fresh instance has seen one event");
+    // ...while state kept in the host's key-value store survives.
+    closed.send(r#"42/closed,4["kv-bump"]"#).await;
+    assert_eq!(closed.text().await, "43/closed,4[1]");
+    closed.send(r#"42/closed,5["trap"]"#).await;
+    closed.text().await;
+    closed.send(r#"42/closed,6["kv-bump"]"#).await;
+    assert_eq!(closed.text().await, "43/closed,6[2]");
+    // Writing to stdout is harmless.
+    closed.send(r#"42/closed,7["print"]"#).await;
+    assert_eq!(closed.text().await, r#"43/closed,7[{"ok":true}]"#);
+
+    // Namespaces without the plugin never noticed.
+    let (mut a, _) = Ws::socket(server.addr, "/").await;
+    let (mut b, _) = Ws::socket(server.addr, "/").await;
+    a.send(r#"42["fine"]"#).await;
+    assert_eq!(b.text().await, r#"42["fine"]"#);
+}
+
+#[tokio::test]
+async fn failures_at_connect_follow_the_policy() {
+    let server = TestServer::start(&chaos("boot")).await;
+    for mode in ["trap", "loop", "bad"] {
+        let (mut ws, _) = Ws::open(server.addr).await;
+        ws.send(&format!(r#"40/closed,{{"chaos":"{mode}"}}"#)).await;
+        assert_eq!(
+            ws.text().await,
+            r#"44/closed,{"message":"plugin boot-closed failed","data":{"plugin":"boot-closed"}}"#,
+            "{mode}"
+        );
+        ws.send(&format!(r#"40/open,{{"chaos":"{mode}"}}"#)).await;
+        assert!(ws.text().await.starts_with(r#"40/open,{"sid":"#), "{mode}: fail-open admits");
+    }
+}
+
+#[tokio::test]
+async fn binary_attachments_pass_through_plugins_untouched() {
+    let server = TestServer::start(&taggers()).await;
+    let (mut x, _) = Ws::socket(server.addr, "/").await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    x.send(r#"451-["blob",{"_placeholder":true,"num":0}]"#).await;
+    x.send_binary(&[7, 7, 7]).await;
+    assert_eq!(y.text().await, r#"451-["blob",{"_placeholder":true,"num":0}]"#);
+    assert_eq!(y.read().await, Read::Binary(vec![7, 7, 7]));
+}

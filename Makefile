@@ -1,24 +1,43 @@
-# roomd's entry points. `make run` starts the server on 127.0.0.1:3000 with config.toml;
-# `make test` runs every test (Rust unit and integration tests, then the end-to-end tests
-# with the official socket.io-client).
+# roomd's entry points.
+#   make run      build the plugins and start roomd with config.toml on 127.0.0.1:3000
+#   make test     every test: Rust unit + integration tests (they build the test plugins),
+#                 then the end-to-end tests with the official socket.io-client
+#   make plugins  build every plugin for wasm32-wasip2 into plugins/dist and tests/plugins/dist
 
 CARGO ?= cargo
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 
 CONFIG ?= config.toml
+WASM_TARGET := wasm32-wasip2
+WASM_OUT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/plugin
 
-.PHONY: run build test test-rust test-js js-deps clean
+# Plugin crates: folder name under plugins/ or tests/plugins/ = package suffix.
+PLUGINS := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml))
+TEST_PLUGINS := $(patsubst tests/plugins/%/Cargo.toml,%,$(wildcard tests/plugins/*/Cargo.toml))
 
-run:
+.PHONY: run build test test-rust test-js js-deps plugins wasm-target clean
+
+run: plugins
 	$(CARGO) run --release --bin roomd -- --config $(CONFIG)
 
 build:
 	$(CARGO) build --workspace --all-targets
 
+wasm-target:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+plugins: wasm-target
+	$(CARGO) build --profile plugin --target $(WASM_TARGET) \
+		$(foreach p,$(PLUGINS),-p roomd-plugin-$(p)) $(foreach p,$(TEST_PLUGINS),-p test-plugin-$(p))
+	@mkdir -p plugins/dist tests/plugins/dist
+	@for p in $(PLUGINS); do cp $(WASM_OUT)/roomd_plugin_$$(echo $$p | tr - _).wasm plugins/dist/$$p.wasm; done
+	@for p in $(TEST_PLUGINS); do cp $(WASM_OUT)/test_plugin_$$(echo $$p | tr - _).wasm tests/plugins/dist/$$p.wasm; done
+	@echo "plugins built: $(PLUGINS) $(TEST_PLUGINS)"
+
 test: test-rust test-js
 
-test-rust:
+test-rust: wasm-target
 	$(CARGO) test --workspace
 
 js-deps: tests/js/node_modules/.package-lock.json
@@ -32,4 +51,4 @@ test-js: js-deps
 
 clean:
 	$(CARGO) clean
-	rm -rf tests/js/node_modules
+	rm -rf tests/js/node_modules plugins/dist tests/plugins/dist

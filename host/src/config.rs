@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::engineio::EngineConfig;
 use crate::plugin::{DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, FailurePolicy, PluginSpec};
 use crate::relay::{RelayMode, RoomPolicy};
+use crate::site::{DemoTokens, Site};
 use crate::socketio::SocketIoConfig;
 
 /// A validated configuration.
@@ -30,6 +31,8 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Socket.IO settings.
     pub socketio: SocketIoConfig,
+    /// Static files and the demo token endpoint.
+    pub site: Site,
     /// The plugins declared, by name.
     pub plugins: BTreeMap<String, Arc<PluginSpec>>,
     /// The namespaces served, in file order.
@@ -111,9 +114,39 @@ struct RawConfig {
     #[serde(default)]
     socketio: RawSocketIo,
     #[serde(default)]
+    demo_tokens: Option<RawDemoTokens>,
+    #[serde(default)]
     plugins: BTreeMap<String, RawPlugin>,
     #[serde(default)]
     namespace: Vec<RawNamespace>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemoTokens {
+    /// Required.
+    secret: String,
+    /// Default `"roomd-demo"`.
+    #[serde(default = "demo_issuer")]
+    issuer: String,
+    /// Default `"roomd-chat"`.
+    #[serde(default = "demo_audience")]
+    audience: String,
+    /// Default 3600.
+    #[serde(default = "demo_ttl")]
+    ttl_s: u64,
+}
+
+fn demo_issuer() -> String {
+    "roomd-demo".into()
+}
+
+fn demo_audience() -> String {
+    "roomd-chat".into()
+}
+
+fn demo_ttl() -> u64 {
+    3600
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,11 +173,13 @@ struct RawServer {
     listen: String,
     /// Default `/socket.io/`.
     path: String,
+    /// Default: none (no static files).
+    static_dir: Option<String>,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
-        RawServer { listen: "127.0.0.1:3000".into(), path: "/socket.io/".into() }
+        RawServer { listen: "127.0.0.1:3000".into(), path: "/socket.io/".into(), static_dir: None }
     }
 }
 
@@ -299,6 +334,20 @@ impl Validator<'_> {
             connect_timeout: self.millis("socketio.connect_timeout_ms", raw.socketio.connect_timeout_ms)?,
             max_attachments: raw.socketio.max_attachments,
         };
+        let base = self.file.parent().unwrap_or(Path::new("."));
+        let demo_tokens = match raw.demo_tokens {
+            None => None,
+            Some(demo) if demo.secret.len() < 16 => {
+                return Err(self.invalid("demo_tokens.secret", "must be at least 16 bytes"));
+            }
+            Some(demo) => Some(DemoTokens {
+                secret: demo.secret,
+                issuer: demo.issuer,
+                audience: demo.audience,
+                ttl: self.millis("demo_tokens.ttl_s", demo.ttl_s.saturating_mul(1000))?,
+            }),
+        };
+        let site = Site { static_dir: raw.server.static_dir.as_ref().map(|dir| base.join(dir)), demo_tokens };
         let mut plugins = BTreeMap::new();
         for (name, plugin) in raw.plugins {
             let spec = self.plugin(&name, plugin)?;
@@ -331,7 +380,7 @@ impl Validator<'_> {
             }
             namespaces.push(validated);
         }
-        Ok(Config { listen, path: raw.server.path, engine, socketio, plugins, namespaces })
+        Ok(Config { listen, path: raw.server.path, engine, socketio, site, plugins, namespaces })
     }
 
     fn plugin(&self, name: &str, raw: RawPlugin) -> Result<PluginSpec, ConfigError> {

@@ -15,6 +15,7 @@
 //! - [`app`]: the standalone server assembled from a config, and its reload.
 //! - [`reload`]: watching `config.toml` and plugin files.
 //! - [`server`]: HTTP routing, the accept loop and graceful shutdown.
+//! - [`site`]: static files and the demo token endpoint.
 //! - [`metrics`]: process-wide counters.
 
 pub mod adapter;
@@ -28,4 +29,5 @@ pub mod relay;
 pub mod reload;
 pub mod server;
 pub mod sid;
+pub mod site;
 pub mod socketio;

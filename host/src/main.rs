@@ -58,13 +58,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config, config_path: PathBuf) -> Result<(), String> {
-    let (listen, path) = (config.listen, config.path.clone());
+    let (listen, path, site) = (config.listen, config.path.clone(), config.site.clone());
+    if site.demo_tokens.is_some() {
+        tracing::warn!("demo token endpoint enabled: /demo/token signs a valid token for anyone; for demos only");
+    }
     let app = Arc::new(App::build(config).map_err(|e| format!("{}: {e}", config_path.display()))?);
     let _reloader = roomd::reload::watch(app.clone(), config_path, None).map_err(|e| format!("cannot watch files: {e}"))?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%address, %path, "roomd listening");
-    roomd::server::serve(listener, &path, app.io().clone(), roomd::server::shutdown_signal())
+    roomd::server::serve_site(listener, &path, app.io().clone(), site, roomd::server::shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("roomd stopped");

@@ -1,7 +1,8 @@
 //! The HTTP front: the accept loop, routing, and graceful shutdown.
 //!
 //! Routes: the Socket.IO path (an [`Endpoint`]: the Socket.IO server, or a bare Engine.IO
-//! server), `/healthz` and `/metrics`. Everything else is 404. On shutdown the listener
+//! server), `/healthz`, `/metrics`, then the [`Site`]'s (static files, demo tokens).
+//! Everything else is 404. On shutdown the listener
 //! closes first, then every session is closed at the transport level (so clients
 //! reconnect elsewhere), then the HTTP connections drain.
 
@@ -23,6 +24,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::engineio::{Engine, Handler, HttpResponse};
 use crate::metrics::METRICS;
+use crate::site::Site;
 use crate::socketio::SocketIo;
 
 /// How long shutdown waits for sessions and connections to finish.
@@ -69,8 +71,20 @@ pub async fn serve<E: Endpoint>(
     endpoint: E,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_site(listener, path, endpoint, Site::default(), shutdown).await
+}
+
+/// Like [`serve`], with the extra routes of `site` (static files, demo tokens).
+pub async fn serve_site<E: Endpoint>(
+    listener: TcpListener,
+    path: &str,
+    endpoint: E,
+    site: Site,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let prefix: Arc<str> = Arc::from(normalize_path(path));
     let endpoint = Arc::new(endpoint);
+    let site = Arc::new(site);
     let connections = TaskTracker::new();
     let draining = CancellationToken::new();
     tokio::pin!(shutdown);
@@ -91,12 +105,14 @@ pub async fn serve<E: Endpoint>(
         let _ = stream.set_nodelay(true);
         let endpoint = endpoint.clone();
         let prefix = prefix.clone();
+        let site = site.clone();
         let draining = draining.clone();
         connections.spawn(async move {
             let service = service_fn(move |req| {
                 let endpoint = endpoint.clone();
                 let prefix = prefix.clone();
-                async move { Ok::<_, std::convert::Infallible>(route(&*endpoint, &prefix, req, remote).await) }
+                let site = site.clone();
+                async move { Ok::<_, std::convert::Infallible>(route(&*endpoint, &prefix, &site, req, remote).await) }
             });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -128,7 +144,13 @@ fn normalize_path(path: &str) -> String {
     format!("{}/", path.trim_end_matches('/'))
 }
 
-async fn route<E: Endpoint>(endpoint: &E, prefix: &str, req: Request<IncomingBody>, remote: SocketAddr) -> HttpResponse {
+async fn route<E: Endpoint>(
+    endpoint: &E,
+    prefix: &str,
+    site: &Site,
+    req: Request<IncomingBody>,
+    remote: SocketAddr,
+) -> HttpResponse {
     let path = req.uri().path();
     if path.starts_with(prefix) || path == prefix.trim_end_matches('/') {
         return endpoint.handle(req, remote).await;
@@ -136,6 +158,10 @@ async fn route<E: Endpoint>(endpoint: &E, prefix: &str, req: Request<IncomingBod
     match path {
         "/healthz" => plain(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n")),
         "/metrics" => plain(StatusCode::OK, "text/plain; version=0.0.4", Bytes::from(METRICS.render())),
+        _ if req.method() == http::Method::GET => match site.route(path, req.uri().query()).await {
+            Some(response) => response,
+            None => plain(StatusCode::NOT_FOUND, "text/plain", Bytes::from_static(b"not found\n")),
+        },
         _ => plain(StatusCode::NOT_FOUND, "text/plain", Bytes::from_static(b"not found\n")),
     }
 }

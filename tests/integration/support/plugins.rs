@@ -20,14 +20,14 @@ pub fn wasm(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut command = Command::new(cargo);
-        command.args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"]).arg(target_dir());
+        command.args(["build", "--profile", "plugin", "--target", "wasm32-wasip2", "--target-dir"]).arg(target_dir());
         for krate in CRATES {
             command.args(["-p", &format!("test-plugin-{krate}")]);
         }
         let status = command.status().expect("run cargo to build the test plugins");
         assert!(status.success(), "building the test plugins failed (is the wasm32-wasip2 target installed? `make plugins` installs it)");
     });
-    let path = target_dir().join("wasm32-wasip2/release").join(format!("test_plugin_{}.wasm", name.replace('-', "_")));
+    let path = target_dir().join("wasm32-wasip2/plugin").join(format!("test_plugin_{}.wasm", name.replace('-', "_")));
     assert!(path.exists(), "{} was not built", path.display());
     path
 }

@@ -1,0 +1,193 @@
+//! roomd's presence plugin: who is online, per room and per namespace.
+//!
+//! A user is the `user.id` the auth plugin attached to the socket, or else the socket id;
+//! a user on two devices is one user with two connections. State lives in the host's
+//! key-value store — one entry per connection — so it survives a hot swap of the plugin
+//! (and a cluster can share it later).
+//!
+//! What clients see:
+//! - `presence:state {room, users:[{id,name}]}` to a socket that joins a room (and, with
+//!   `room: null`, to a socket that connects: the namespace's state);
+//! - `presence:diff {room, joins:[...], leaves:[...]}` to the room (or, with `room: null`,
+//!   to the namespace) when a user's first connection arrives or last one leaves —
+//!   disconnects included;
+//! - a `presence:list` request (`emit("presence:list", room | null, ack)`) is answered
+//!   through the ack with the state.
+//!
+//! Above `max_users` users a room's state and diffs carry only `count`.
+
+use std::collections::BTreeMap;
+
+use roomd_plugin_sdk::{Event, EventVerdict, Payload, Plugin, Socket, export_plugin, host};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Separates the parts of a key (a control character no room or user name should hold).
+const SEP: char = '\u{1f}';
+
+/// The plugin's config table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Above this many users, rooms get counts instead of lists. Default 100.
+    #[serde(default = "default_max_users")]
+    max_users: usize,
+}
+
+fn default_max_users() -> usize {
+    100
+}
+
+/// The presence plugin.
+pub struct Presence {
+    max_users: usize,
+}
+
+/// A user as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct User {
+    id: String,
+    name: String,
+}
+
+impl User {
+    fn of(socket: &Socket) -> User {
+        let data = socket.data_json();
+        let id = data["user"]["id"].as_str().map_or_else(|| socket.id.clone(), str::to_owned);
+        let name = data["user"]["name"].as_str().map_or_else(|| id.clone(), str::to_owned);
+        User { id, name }
+    }
+
+    fn json(&self) -> Value {
+        json!({ "id": self.id, "name": self.name })
+    }
+}
+
+/// Where a connection is present: a room, or the namespace itself (`None`).
+fn scope(room: Option<&str>) -> String {
+    match room {
+        Some(room) => format!("r{SEP}{room}{SEP}"),
+        None => format!("n{SEP}"),
+    }
+}
+
+fn connection_key(room: Option<&str>, user: &User, socket: &str) -> String {
+    format!("{}{}{SEP}{socket}", scope(room), user.id)
+}
+
+fn name_key(user: &str) -> String {
+    format!("name{SEP}{user}")
+}
+
+/// Users present in `room` (or the namespace), with their names.
+fn users(room: Option<&str>) -> Vec<User> {
+    let prefix = scope(room);
+    let mut ids: BTreeMap<String, ()> = BTreeMap::new();
+    for key in host::kv::keys(&prefix) {
+        if let Some((id, _socket)) = key[prefix.len()..].rsplit_once(SEP) {
+            ids.insert(id.to_owned(), ());
+        }
+    }
+    ids.into_keys()
+        .map(|id| {
+            let name = host::kv::get(&name_key(&id)).and_then(|b| String::from_utf8(b).ok()).unwrap_or_else(|| id.clone());
+            User { id, name }
+        })
+        .collect()
+}
+
+/// How many of `user`'s connections are in `room` (or the namespace).
+fn connections(room: Option<&str>, user: &User) -> usize {
+    host::kv::keys(&format!("{}{}{SEP}", scope(room), user.id)).len()
+}
+
+impl Presence {
+    fn state(&self, room: Option<&str>) -> Value {
+        let users = users(room);
+        if users.len() > self.max_users {
+            json!({ "room": room, "count": users.len() })
+        } else {
+            json!({ "room": room, "users": users.iter().map(User::json).collect::<Vec<_>>() })
+        }
+    }
+
+    /// Tells the room (or namespace) that `user` arrived or left, except `socket`.
+    fn announce(&self, room: Option<&str>, user: &User, joined: bool, socket: &str) {
+        let count = users(room).len();
+        let diff = if count > self.max_users {
+            json!({ "room": room, "count": count })
+        } else if joined {
+            json!({ "room": room, "joins": [user.json()], "leaves": [] })
+        } else {
+            json!({ "room": room, "joins": [], "leaves": [user.json()] })
+        };
+        let rooms: Vec<&str> = room.into_iter().collect();
+        let _ = host::emit(&rooms, &[socket], "presence:diff", &Payload::from_values(&[diff]));
+    }
+
+    /// Records a connection of `socket`'s user in `room`; announces a first arrival.
+    fn arrive(&self, socket: &Socket, room: Option<&str>) {
+        let user = User::of(socket);
+        host::kv::set(&name_key(&user.id), user.name.as_bytes());
+        let first = connections(room, &user) == 0;
+        host::kv::set(&connection_key(room, &user, &socket.id), b"");
+        let _ = host::emit_to_socket(&socket.id, "presence:state", &Payload::from_values(&[self.state(room)]));
+        if first {
+            self.announce(room, &user, true, &socket.id);
+        }
+    }
+
+    /// Removes a connection of `socket`'s user from `room`; announces a last departure.
+    fn depart(&self, socket: &Socket, room: Option<&str>) {
+        let user = User::of(socket);
+        let key = connection_key(room, &user, &socket.id);
+        if host::kv::get(&key).is_none() {
+            return;
+        }
+        host::kv::delete(&key);
+        if connections(room, &user) == 0 {
+            self.announce(room, &user, false, &socket.id);
+        }
+    }
+}
+
+impl Plugin for Presence {
+    fn init(config: &Value) -> Result<Self, String> {
+        let config: Config = serde_json::from_value(config.clone()).map_err(|e| format!("presence config: {e}"))?;
+        Ok(Presence { max_users: config.max_users })
+    }
+
+    fn on_connected(&mut self, socket: &Socket) {
+        self.arrive(socket, None);
+    }
+
+    fn on_room_joined(&mut self, socket: &Socket, room: &str) {
+        self.arrive(socket, Some(room));
+    }
+
+    fn on_room_left(&mut self, socket: &Socket, room: &str) {
+        self.depart(socket, Some(room));
+    }
+
+    fn on_disconnect(&mut self, socket: &Socket, _reason: &str) {
+        for room in host::rooms_of(&socket.id) {
+            if room != socket.id {
+                self.depart(socket, Some(&room));
+            }
+        }
+        self.depart(socket, None);
+    }
+
+    fn on_event(&mut self, _socket: &Socket, event: &Event) -> EventVerdict {
+        if event.name != "presence:list" {
+            return EventVerdict::Allow;
+        }
+        let room = event.payload.values().first().and_then(|v| v.as_str().map(str::to_owned));
+        EventVerdict::handled(&[self.state(room.as_deref())])
+    }
+}
+
+export_plugin!(Presence);
+
+#[cfg(test)]
+mod tests;

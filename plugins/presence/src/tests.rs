@@ -1,0 +1,72 @@
+//! Presence natively, against the SDK's in-memory stand-in for roomd.
+
+use roomd_plugin_sdk::testing::{self, Emitted};
+use roomd_plugin_sdk::{Event, EventVerdict, Plugin, Socket};
+use serde_json::{Value, json};
+
+use super::Presence;
+
+fn socket(id: &str, user: Option<(&str, &str)>) -> Socket {
+    let data = match user {
+        Some((id, name)) => json!({ "user": { "id": id, "name": name } }),
+        None => json!({}),
+    };
+    Socket { id: id.into(), namespace: "/chat".into(), data: data.to_string() }
+}
+
+fn sent(event: &str) -> Vec<Emitted> {
+    testing::take_emitted().into_iter().filter(|e| e.event == event).collect()
+}
+
+#[test]
+fn two_devices_are_one_user_and_diffs_mark_first_and_last() {
+    testing::reset();
+    let mut presence = Presence::init(&json!({})).unwrap();
+    let (phone, laptop, other) = (socket("s1", Some(("ada", "Ada"))), socket("s2", Some(("ada", "Ada"))), socket("s3", None));
+
+    presence.on_room_joined(&phone, "room-1");
+    let diffs = sent("presence:diff");
+    assert_eq!(diffs.len(), 1);
+    assert_eq!(diffs[0].rooms, vec!["room-1"]);
+    assert_eq!(diffs[0].except, vec!["s1"]);
+    assert_eq!(diffs[0].args[0], json!({ "room": "room-1", "joins": [{ "id": "ada", "name": "Ada" }], "leaves": [] }));
+
+    presence.on_room_joined(&laptop, "room-1");
+    assert!(sent("presence:diff").is_empty(), "a second device is not a new arrival");
+    presence.on_room_joined(&other, "room-1");
+    let states = testing::take_emitted();
+    let state = states.iter().find(|e| e.event == "presence:state").unwrap();
+    assert_eq!(state.rooms, vec!["s3"], "the full state goes to the joiner");
+    assert_eq!(state.args[0]["users"], json!([{ "id": "ada", "name": "Ada" }, { "id": "s3", "name": "s3" }]));
+
+    presence.on_room_left(&phone, "room-1");
+    assert!(sent("presence:diff").is_empty(), "the laptop is still there");
+    testing::set_rooms("s2", &["s2", "room-1"]);
+    presence.on_disconnect(&laptop, "transport close");
+    let diffs = sent("presence:diff");
+    assert_eq!(diffs[0].args[0], json!({ "room": "room-1", "joins": [], "leaves": [{ "id": "ada", "name": "Ada" }] }));
+
+    let EventVerdict::Handled(answer) = presence.on_event(&other, &Event::new("presence:list", &[json!("room-1")])) else {
+        panic!("answered")
+    };
+    assert_eq!(answer.values()[0], json!({ "room": "room-1", "users": [{ "id": "s3", "name": "s3" }] }));
+}
+
+#[test]
+fn large_rooms_get_counts_and_the_namespace_is_tracked_too() {
+    testing::reset();
+    let mut presence = Presence::init(&json!({ "max_users": 2 })).unwrap();
+    for i in 0..3 {
+        presence.on_connected(&socket(&format!("s{i}"), None));
+    }
+    let diffs = sent("presence:diff");
+    assert_eq!(diffs.len(), 3);
+    assert_eq!(diffs[2].rooms, Vec::<String>::new(), "namespace-wide");
+    assert_eq!(diffs[2].args[0], json!({ "room": Value::Null, "count": 3 }));
+    for i in 0..3 {
+        presence.on_room_joined(&socket(&format!("s{i}"), None), "big");
+    }
+    let states = sent("presence:state");
+    assert_eq!(states[2].args[0], json!({ "room": "big", "count": 3 }));
+    assert!(Presence::init(&json!({ "max": 1 })).is_err());
+}

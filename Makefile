@@ -16,10 +16,22 @@ WASM_OUT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/plugin
 PLUGINS := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml))
 TEST_PLUGINS := $(patsubst tests/plugins/%/Cargo.toml,%,$(wildcard tests/plugins/*/Cargo.toml))
 
-.PHONY: run build test test-rust test-js js-deps plugins wasm-target clean
+.PHONY: run build test test-rust test-js js-deps web-deps browser plugins wasm-target clean
 
-run: plugins
+run: plugins web-deps
 	$(CARGO) run --release --bin roomd -- --config $(CONFIG)
+
+# The chat page's socket.io-client, from npm.
+web-deps: host/web/node_modules/.package-lock.json
+
+host/web/node_modules/.package-lock.json: host/web/package.json host/web/package-lock.json
+	cd host/web && npm ci --no-audit --no-fund
+
+# Debian's Chromium for the browser test (playwright-core drives it; it never downloads one).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -45,10 +57,10 @@ js-deps: tests/js/node_modules/.package-lock.json
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
 
-test-js: js-deps
+test-js: js-deps web-deps plugins browser
 	$(CARGO) build --bin roomd
 	cd tests/js && ROOMD_BIN=$(CARGO_TARGET_DIR)/debug/roomd npm test
 
 clean:
 	$(CARGO) clean
-	rm -rf tests/js/node_modules plugins/dist tests/plugins/dist
+	rm -rf tests/js/node_modules host/web/node_modules plugins/dist tests/plugins/dist

@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+/** The repository root. */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** The server binary: `ROOMD_BIN`, or the debug build of this repository. */
 export const ROOMD_BIN = process.env.ROOMD_BIN || path.join(REPO, "target/debug/roomd");
@@ -104,7 +105,7 @@ export async function startServer(configToml = "") {
     })();
     return stopping;
   };
-  return { url: server.url, stop: server.stop, log };
+  return { url: server.url, stop: server.stop, log, configFile };
 }
 
 /**

@@ -3,6 +3,7 @@
 #   make test     every test: Rust unit + integration tests (they build the test plugins),
 #                 then the end-to-end tests with the official socket.io-client
 #   make plugins  build every plugin for wasm32-wasip2 into plugins/dist and tests/plugins/dist
+#   make bench    the end-to-end benchmarks (QUICK=1 for a reduced set)
 
 CARGO ?= cargo
 CARGO_TARGET_DIR ?= $(CURDIR)/target
@@ -16,7 +17,7 @@ WASM_OUT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/plugin
 PLUGINS := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml))
 TEST_PLUGINS := $(patsubst tests/plugins/%/Cargo.toml,%,$(wildcard tests/plugins/*/Cargo.toml))
 
-.PHONY: run build test test-rust test-js js-deps web-deps browser plugins wasm-target clean
+.PHONY: run build test test-rust test-js js-deps web-deps browser plugins wasm-target bench clean
 
 run: plugins web-deps
 	$(CARGO) run --release --bin roomd -- --config $(CONFIG)
@@ -60,6 +61,15 @@ tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package
 test-js: js-deps web-deps plugins browser
 	$(CARGO) build --bin roomd
 	cd tests/js && ROOMD_BIN=$(CARGO_TARGET_DIR)/debug/roomd npm test
+
+# Benchmarks: roomd against Node socket.io, socketioxide and a bare WebSocket ceiling,
+# servers pinned to core 0 and the load generator to core 1. `make bench QUICK=1` runs a
+# reduced set. Results: $(CARGO_TARGET_DIR)/bench/results.json.
+bench: plugins
+	$(CARGO) build --release -p roomd -p roomd-loadgen -p roomd-bench-raw --bins
+	cd tests/bench/peers/socketioxide && $(CARGO) build --release
+	cd tests/bench/peers/node && npm ci --no-audit --no-fund
+	python3 tests/bench/bench.py $(if $(QUICK),--quick)
 
 clean:
 	$(CARGO) clean

@@ -53,7 +53,7 @@ async fn main() {
 }
 
 /// Pipelines `EVENTS` acknowledged events to `nsp` and waits for the last ack.
-async fn run(addr: std::net::SocketAddr, nsp: &str) -> Duration {
+async fn run(addr: std::net::SocketAddr, nsp: &'static str) -> Duration {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     ws.next().await.unwrap().unwrap();

@@ -107,6 +107,19 @@ enum Outcome {
 }
 
 impl Chain {
+    /// Tells every plugin about `socket` through `hook`. Notifications have no verdict: a
+    /// failure is logged and counted by the slot, and the next plugin is told all the same.
+    fn notify(&self, socket: &Socket, hook: impl Fn(&PluginSlot, &WitSocket) -> Result<(), PluginError>) {
+        let links = self.links();
+        if links.plugins.is_empty() {
+            return;
+        }
+        let me = wit_socket(socket);
+        for slot in &links.plugins {
+            let _ = hook(slot, &me);
+        }
+    }
+
     fn run_event(&self, links: &Links, socket: &Socket, mut event: Event) -> Outcome {
         let namespace = socket.namespace();
         let me = wit_socket(socket);
@@ -234,14 +247,8 @@ impl NamespaceHandler for Chain {
     }
 
     fn on_connect(&self, socket: &Socket) {
-        let links = self.links();
-        if !links.plugins.is_empty() {
-            let me = wit_socket(socket);
-            for slot in &links.plugins {
-                let _ = slot.on_connected(socket.namespace(), &me);
-            }
-        }
-        links.relay.on_connect(socket);
+        self.notify(socket, |slot, me| slot.on_connected(socket.namespace(), me));
+        self.links().relay.on_connect(socket);
     }
 
     fn on_event(&self, socket: &Socket, event: Event) {
@@ -258,35 +265,14 @@ impl NamespaceHandler for Chain {
     }
 
     fn on_join(&self, socket: &Socket, room: &str) {
-        let links = self.links();
-        if links.plugins.is_empty() {
-            return;
-        }
-        let me = wit_socket(socket);
-        for slot in &links.plugins {
-            let _ = slot.on_room_joined(socket.namespace(), &me, room);
-        }
+        self.notify(socket, |slot, me| slot.on_room_joined(socket.namespace(), me, room));
     }
 
     fn on_leave(&self, socket: &Socket, room: &str) {
-        let links = self.links();
-        if links.plugins.is_empty() {
-            return;
-        }
-        let me = wit_socket(socket);
-        for slot in &links.plugins {
-            let _ = slot.on_room_left(socket.namespace(), &me, room);
-        }
+        self.notify(socket, |slot, me| slot.on_room_left(socket.namespace(), me, room));
     }
 
     fn on_disconnect(&self, socket: &Socket, reason: DisconnectReason) {
-        let links = self.links();
-        if links.plugins.is_empty() {
-            return;
-        }
-        let me = wit_socket(socket);
-        for slot in &links.plugins {
-            let _ = slot.on_disconnect(socket.namespace(), &me, reason.as_str());
-        }
+        self.notify(socket, |slot, me| slot.on_disconnect(socket.namespace(), me, reason.as_str()));
     }
 }

@@ -137,3 +137,11 @@ async fn unknown_namespace_is_refused_without_closing() {
     let sid = ws.connect_nsp("/").await;
     assert_eq!(sid.len(), 20);
 }
+
+#[tokio::test]
+async fn an_oversized_websocket_message_is_closed_with_1009() {
+    let server = TestServer::start(SERVER).await;
+    let (mut ws, _) = Ws::socket(server.addr, "/").await;
+    ws.send(&format!("4{}", "x".repeat(2000))).await;
+    assert_eq!(ws.close_code().await, Some(1009), "close code: message too big");
+}

@@ -13,7 +13,8 @@ use hyper::body::Incoming as IncomingBody;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
 use super::packet::{self, Frame, Incoming};
@@ -168,6 +169,8 @@ async fn serve<H: Handler>(
     mut rx: tokio::sync::mpsc::Receiver<Outgoing>,
 ) {
     let closed = session.closed_token().clone();
+    // Why the server closes the WebSocket, when it is for a reason the client should see.
+    let mut close_frame = None;
     loop {
         tokio::select! {
             biased;
@@ -191,6 +194,7 @@ async fn serve<H: Handler>(
                 Some(Ok(WsMessage::Binary(bytes))) => engine.on_packet(session, Incoming::Binary(bytes)),
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
                 Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                    close_frame = Some(CloseFrame { code: CloseCode::Size, reason: "message larger than maxPayload".into() });
                     protocol_error(session, "message larger than max_payload");
                 }
                 Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => {
@@ -199,7 +203,7 @@ async fn serve<H: Handler>(
             },
         }
     }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(None)).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(close_frame)).await;
 }
 
 /// Writes `first` and whatever else is queued (up to [`MAX_BATCH`]), then flushes once.

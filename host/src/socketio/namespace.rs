@@ -102,6 +102,14 @@ impl Namespace {
         Namespace(Arc::new(Inner { name, dynamic, handler, adapter, sockets: RwLock::new(HashMap::new()) }))
     }
 
+    /// A namespace that no server serves, with the in-memory adapter and a handler that
+    /// does nothing: for tools and benchmarks that drive a component directly.
+    pub fn standalone(name: &str) -> Namespace {
+        struct Inert;
+        impl NamespaceHandler for Inert {}
+        Namespace::new(name.to_owned(), false, Arc::new(Inert), Box::new(crate::adapter::MemoryAdapter::new()))
+    }
+
     /// Whether the namespace was created from a dynamic pattern.
     pub fn is_dynamic(&self) -> bool {
         self.0.dynamic

@@ -307,3 +307,16 @@ pub fn replace_file(path: &Path, bytes: &[u8]) {
 pub async fn next_reload(reloads: &mut Reloads) -> Result<roomd::app::ReloadReport, String> {
     tokio::time::timeout(Duration::from_secs(20), reloads.recv()).await.expect("a reload in time").expect("watcher alive")
 }
+
+impl Ws {
+    /// Reads until the server closes and returns the close code it gave, if any.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.stream.next()).await.expect("a frame in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}

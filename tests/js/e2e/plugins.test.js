@@ -186,3 +186,22 @@ test("editing the word list in config.toml applies without dropping a connection
   assert.deepEqual({ alice: alice.id, bob: bob.id }, before, "same sockets, still connected");
   assert.ok(alice.connected && bob.connected);
 });
+
+test("presence state survives a hot swap of the presence plugin", TEST, async () => {
+  const { url, configFile } = await startServer(config());
+  const ada = await member(url, "ada", "room-1", "Ada");
+  const bob = await member(url, "bob", "room-1", "Bob");
+  const everyone = { room: "room-1", users: [{ id: "ada", name: "Ada" }, { id: "bob", name: "Bob" }] };
+  assert.deepEqual(await emitWithAck(bob, "presence:list", "room-1"), everyone);
+  // A new config table for the plugin makes roomd swap in a fresh instance.
+  const swapped = (await readFile(configFile, "utf8")).replace(`path = ${wasm("presence")}`, `path = ${wasm("presence")}\n[plugins.presence.config]\nmax_users = 1`);
+  await writeFile(configFile, swapped);
+  const deadline = Date.now() + 8_000;
+  let state = everyone;
+  while (!("count" in state) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    state = await emitWithAck(bob, "presence:list", "room-1");
+  }
+  assert.deepEqual(state, { room: "room-1", count: 2 }, "the new instance (max_users = 1) sees both users");
+  assert.ok(ada.connected && bob.connected);
+});

@@ -1,0 +1,75 @@
+//! Micro-benchmarks of the hot path, so regressions show before the end-to-end run:
+//! packet codecs, broadcast resolution, and one warm plugin call.
+//!
+//! ```sh
+//! make plugins && cargo bench --bench hot_path
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use roomd::adapter::{Adapter, BroadcastOptions, MemoryAdapter, Room};
+use roomd::engineio::packet as eio;
+use roomd::plugin::kv::MemoryKv;
+use roomd::plugin::{FailurePolicy, PluginSlot, PluginSpec, WitEvent, WitPayload, WitSocket};
+use roomd::sid::Sid;
+use roomd::socketio::{Namespace, Payload, packet as sio};
+
+const EVENT: &str = r#"2["chat",{"room":"lobby","from":"ada","text":"hello there, this is a chat message of ordinary length"}]"#;
+
+fn codecs(c: &mut Criterion) {
+    c.bench_function("sio decode event", |b| b.iter(|| sio::decode(std::hint::black_box(EVENT), 10).unwrap()));
+    let payload = Payload::from_json(r#"[{"room":"lobby","from":"ada","text":"hello there, this is a chat message of ordinary length"}]"#).unwrap();
+    c.bench_function("sio encode event", |b| b.iter(|| sio::encode_event("/chat", "chat", std::hint::black_box(&payload), None)));
+    let polling = "4".to_owned() + EVENT + "\x1e3\x1e4" + EVENT;
+    c.bench_function("eio decode payload (3 packets)", |b| b.iter(|| eio::decode_payload(std::hint::black_box(&polling)).unwrap()));
+}
+
+fn broadcast(c: &mut Criterion) {
+    let adapter = MemoryAdapter::new();
+    let sids: Vec<Sid> = (0..1000).map(|_| Sid::random()).collect();
+    for (i, sid) in sids.iter().enumerate() {
+        adapter.join(*sid, Room::from(sid.as_str()));
+        adapter.join(*sid, Room::from("all"));
+        if i % 2 == 0 {
+            adapter.join(*sid, Room::from("even"));
+        }
+        if i % 10 == 0 {
+            adapter.join(*sid, Room::from("muted"));
+        }
+    }
+    let one = BroadcastOptions { rooms: vec![Room::from("all")], except_sid: Some(sids[0]), ..Default::default() };
+    c.bench_function("recipients: one room of 1000", |b| b.iter(|| adapter.recipients(std::hint::black_box(&one))));
+    let union = BroadcastOptions { rooms: vec![Room::from("all"), Room::from("even")], except: vec![Room::from("muted")], except_sid: None };
+    c.bench_function("recipients: union of 2 rooms minus except (1000)", |b| b.iter(|| adapter.recipients(std::hint::black_box(&union))));
+}
+
+fn plugin_call(c: &mut Criterion) {
+    let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/dist/tagger.wasm");
+    if !wasm.exists() {
+        eprintln!("skipping the plugin call benchmark: run `make plugins` first");
+        return;
+    }
+    let spec = Arc::new(PluginSpec {
+        name: Arc::from("tagger"),
+        path: wasm,
+        config: r#"{"tag":"A"}"#.into(),
+        on_error: FailurePolicy::FailClosed,
+        timeout: roomd::plugin::DEFAULT_TIMEOUT,
+        max_memory: roomd::plugin::DEFAULT_MAX_MEMORY,
+    });
+    let code = roomd::plugin::compile(&spec).unwrap();
+    let slot = PluginSlot::new(spec, code, Arc::new(MemoryKv::default()), "/").unwrap();
+    let namespace = Namespace::standalone("/");
+    let socket = WitSocket { id: Sid::random().to_string(), namespace: "/".into(), data: r#"{"user":{"id":"ada"}}"#.into() };
+    let event = WitEvent {
+        name: "chat".into(),
+        payload: WitPayload { args: r#"[{"text":"hello there, this is a chat message of ordinary length"}]"#.into(), attachments: Vec::new() },
+        wants_ack: false,
+    };
+    c.bench_function("plugin on_event (warm instance, allow)", |b| b.iter(|| slot.on_event(&namespace, &socket, &event).unwrap()));
+}
+
+criterion_group!(benches, codecs, broadcast, plugin_call);
+criterion_main!(benches);

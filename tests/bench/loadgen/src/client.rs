@@ -1,0 +1,121 @@
+//! One benchmark client connection: the Socket.IO (or raw) handshake, joining a room, and
+//! the frames a publisher sends and a subscriber reads.
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::{Args, Protocol};
+
+/// A connected WebSocket.
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The namespace as it prefixes a packet (`""` for `/`, `"/bench,"` otherwise).
+fn nsp_prefix(args: &Args) -> String {
+    if args.nsp == "/" { String::new() } else { format!("{},", args.nsp) }
+}
+
+/// Opens a connection and, for Socket.IO, joins the namespace.
+pub(crate) async fn connect(args: &Args) -> Result<Ws, String> {
+    let url = match args.protocol {
+        Protocol::Sio => format!("ws://{}/socket.io/?EIO=4&transport=websocket", args.addr),
+        Protocol::Raw => format!("ws://{}/", args.addr),
+    };
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+    if args.protocol == Protocol::Raw {
+        return Ok(ws);
+    }
+    let open = next_text(&mut ws).await?;
+    if !open.starts_with('0') {
+        return Err(format!("expected an open packet, got {open}"));
+    }
+    let connect = format!("40{}{}", nsp_prefix(args), args.auth.as_deref().unwrap_or(""));
+    ws.send(Message::text(connect)).await.map_err(|e| e.to_string())?;
+    loop {
+        let text = next_text(&mut ws).await?;
+        if text.starts_with("40") {
+            return Ok(ws);
+        }
+        if text.starts_with("44") {
+            return Err(format!("connect refused: {text}"));
+        }
+    }
+}
+
+/// The next text frame, answering Engine.IO pings on the way.
+pub(crate) async fn next_text(ws: &mut Ws) -> Result<String, String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+            }
+            Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("connection closed".into()),
+        }
+    }
+}
+
+/// Joins `room` and waits until the server confirms.
+pub(crate) async fn join(ws: &mut Ws, args: &Args, room: &str) -> Result<(), String> {
+    match args.protocol {
+        Protocol::Sio => {
+            let prefix = nsp_prefix(args);
+            ws.send(Message::text(format!(r#"42{prefix}0["join","{room}"]"#))).await.map_err(|e| e.to_string())?;
+            let ack = format!("43{prefix}0");
+            loop {
+                let text = next_text(ws).await?;
+                if text.starts_with(&ack) {
+                    return if text.contains(r#""ok":false"#) { Err(format!("join refused: {text}")) } else { Ok(()) };
+                }
+            }
+        }
+        Protocol::Raw => {
+            ws.send(Message::text(format!("join:{room}"))).await.map_err(|e| e.to_string())?;
+            loop {
+                if next_text(ws).await? == "joined" {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// The frame that publishes message `seq`, sent at `t_us`, to `room`.
+pub(crate) fn publish_frame(args: &Args, room: &str, seq: u64, t_us: u64, padding: &str) -> Message {
+    match args.protocol {
+        Protocol::Sio => Message::text(format!(
+            r#"42{}["publish",{{"to":"{room}","event":"m"}},"{seq},{t_us},{padding}"]"#,
+            nsp_prefix(args)
+        )),
+        Protocol::Raw => Message::text(format!("{seq},{t_us},{padding}")),
+    }
+}
+
+/// The sequence number and send time carried by a delivered message, if it is one.
+pub(crate) fn parse_delivery(protocol: Protocol, text: &str) -> Option<(u64, u64)> {
+    let body = match protocol {
+        Protocol::Sio => &text[text.find(r#""m",""#)? + 5..],
+        Protocol::Raw => text,
+    };
+    let mut parts = body.splitn(3, ',');
+    let seq = parts.next()?.parse().ok()?;
+    let t_us = parts.next()?.parse().ok()?;
+    Some((seq, t_us))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliveries_parse_in_both_protocols() {
+        assert_eq!(parse_delivery(Protocol::Sio, r#"42["m","17,123456,xxxx"]"#), Some((17, 123456)));
+        assert_eq!(parse_delivery(Protocol::Sio, r#"42/bench,["m","3,9,"]"#), Some((3, 9)));
+        assert_eq!(parse_delivery(Protocol::Raw, "42,77,pad"), Some((42, 77)));
+        assert_eq!(parse_delivery(Protocol::Sio, r#"430[{"ok":true}]"#), None);
+        assert_eq!(parse_delivery(Protocol::Raw, "joined"), None);
+    }
+}

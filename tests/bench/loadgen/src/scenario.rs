@@ -1,0 +1,334 @@
+//! The scenarios. All clients live on one single-threaded runtime, so shared counters are
+//! plain `Cell`s behind an `Rc`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use tokio::sync::Notify;
+use tokio::task::LocalSet;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{self, Ws};
+use crate::{Args, Outcome, Scenario, rss_kb};
+
+/// A run gives up when nothing arrives for this long (lost deliveries are then reported).
+const STALL: Duration = Duration::from_secs(10);
+
+/// Counters shared by every client of a run.
+struct Shared {
+    /// When the first message was sent.
+    start: Cell<Option<Instant>>,
+    last_delivery: Cell<Option<Instant>>,
+    /// Deliveries owed: messages sent × their recipients.
+    owed: Cell<u64>,
+    delivered: Cell<u64>,
+    /// Deliveries seen out of order by a recipient (per sender).
+    reordered: Cell<u64>,
+    progress: Notify,
+    latency_us: RefCell<Histogram<u64>>,
+    epoch: Instant,
+}
+
+impl Shared {
+    fn new() -> Rc<Shared> {
+        Rc::new(Shared {
+            start: Cell::new(None),
+            last_delivery: Cell::new(None),
+            owed: Cell::new(0),
+            delivered: Cell::new(0),
+            reordered: Cell::new(0),
+            progress: Notify::new(),
+            latency_us: RefCell::new(Histogram::new_with_bounds(1, 120_000_000, 3).expect("histogram bounds")),
+            epoch: Instant::now(),
+        })
+    }
+
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    /// Waits until `more` further deliveries fit in the window.
+    async fn window(&self, window: u64, more: u64) -> bool {
+        while self.owed.get() + more - self.delivered.get() > window {
+            if tokio::time::timeout(STALL, self.progress.notified()).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn outcome(&self, args: &Args, label: &str) -> Outcome {
+        let elapsed = match (self.start.get(), self.last_delivery.get()) {
+            (Some(start), Some(end)) => end.duration_since(start).as_secs_f64(),
+            _ => 0.0,
+        };
+        let hist = self.latency_us.borrow();
+        let ms = |q: f64| (hist.len() > 0).then(|| hist.value_at_quantile(q) as f64 / 1000.0);
+        if self.reordered.get() > 0 {
+            eprintln!("{label}: {} deliveries arrived out of order", self.reordered.get());
+        }
+        Outcome {
+            scenario: label.to_owned(),
+            server: args.server.clone(),
+            deliveries_per_s: (elapsed > 0.0).then(|| (self.delivered.get() as f64 / elapsed).round()),
+            p50_ms: ms(0.5),
+            p99_ms: ms(0.99),
+            delivered: Some(self.delivered.get()),
+            expected: Some(self.owed.get()),
+            rss_kb_per_conn: None,
+            server_rss_kb: args.server_pid.and_then(rss_kb),
+            connects_per_s: None,
+            loadgen_cpu_pct: None,
+        }
+    }
+}
+
+/// Reads deliveries until `expected` have arrived or the run stalls.
+async fn receive(mut ws: Ws, args: Rc<Args>, shared: Rc<Shared>, expected: u64) {
+    let mut got = 0;
+    let mut last_seq: Vec<u64> = Vec::new();
+    while got < expected {
+        let frame = match tokio::time::timeout(STALL, ws.next()).await {
+            Ok(Some(Ok(frame))) => frame,
+            _ => return,
+        };
+        let Message::Text(text) = frame else { continue };
+        if text.as_str() == "2" {
+            let _ = ws.send(Message::text("3")).await;
+            continue;
+        }
+        let Some((seq, t_us)) = client::parse_delivery(args.protocol, &text) else { continue };
+        got += 1;
+        // Messages from one sender carry increasing numbers; the sender is seq's high bits.
+        let sender = (seq >> 32) as usize;
+        if last_seq.len() <= sender {
+            last_seq.resize(sender + 1, 0);
+        }
+        if seq & 0xffff_ffff < last_seq[sender] & 0xffff_ffff {
+            shared.reordered.set(shared.reordered.get() + 1);
+        }
+        last_seq[sender] = seq;
+        let _ = shared.latency_us.borrow_mut().record(shared.now_us().saturating_sub(t_us).max(1));
+        shared.delivered.set(shared.delivered.get() + 1);
+        shared.last_delivery.set(Some(Instant::now()));
+        shared.progress.notify_one();
+    }
+}
+
+/// Sends `count` messages to `room`, each owed to `recipients` clients, within the window.
+async fn publish(mut ws: Ws, args: Rc<Args>, shared: Rc<Shared>, sender: u64, room: String, count: u64, recipients: u64) {
+    let padding = "x".repeat(args.padding);
+    if shared.start.get().is_none() {
+        shared.start.set(Some(Instant::now()));
+    }
+    let mut unflushed = 0;
+    for n in 0..count {
+        if shared.owed.get() + recipients - shared.delivered.get() > args.window {
+            if unflushed > 0 {
+                let _ = ws.flush().await;
+                unflushed = 0;
+            }
+            if !shared.window(args.window, recipients).await {
+                return;
+            }
+        }
+        let frame = client::publish_frame(&args, &room, (sender << 32) | n, shared.now_us(), &padding);
+        if ws.feed(frame).await.is_err() {
+            return;
+        }
+        shared.owed.set(shared.owed.get() + recipients);
+        unflushed += 1;
+        if unflushed == 64 {
+            let _ = ws.flush().await;
+            unflushed = 0;
+            tokio::task::yield_now().await;
+        }
+    }
+    let _ = ws.flush().await;
+    // Keep the connection open until the run ends, answering pings.
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(STALL, ws.next()).await {
+        if matches!(&frame, Message::Text(t) if t.as_str() == "2") {
+            let _ = ws.send(Message::text("3")).await;
+        }
+        if shared.delivered.get() >= shared.owed.get() {
+            break;
+        }
+    }
+}
+
+async fn connect_joined(args: &Args, room: &str) -> Ws {
+    let mut ws = client::connect(args).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    client::join(&mut ws, args, room).await.unwrap_or_else(|e| panic!("join {room}: {e}"));
+    ws
+}
+
+async fn fanout(args: Rc<Args>) -> Outcome {
+    let shared = Shared::new();
+    let mut receivers = Vec::new();
+    for _ in 0..args.clients {
+        let ws = connect_joined(&args, "fanout").await;
+        receivers.push(tokio::task::spawn_local(receive(ws, args.clone(), shared.clone(), args.messages)));
+    }
+    // The publisher is in the room too (the raw ceiling only forwards within a room); every
+    // server leaves the sender out of its own broadcast.
+    let publisher = connect_joined(&args, "fanout").await;
+    let recipients = args.clients as u64;
+    tokio::task::spawn_local(publish(publisher, args.clone(), shared.clone(), 0, "fanout".into(), args.messages, recipients));
+    for receiver in receivers {
+        let _ = receiver.await;
+    }
+    let label = args.label.clone().unwrap_or_else(|| format!("fanout-{}", args.clients));
+    shared.outcome(&args, &label)
+}
+
+async fn chat(args: Rc<Args>) -> Outcome {
+    let shared = Shared::new();
+    let recipients = args.members as u64 - 1;
+    let mut members = Vec::new();
+    for room in 0..args.rooms {
+        for _ in 0..args.members {
+            let name = format!("chat-{room}");
+            members.push((connect_joined(&args, &name).await, name));
+        }
+    }
+    let mut tasks = Vec::new();
+    for (sender, (ws, room)) in members.into_iter().enumerate() {
+        let (args, shared) = (args.clone(), shared.clone());
+        tasks.push(tokio::task::spawn_local(async move {
+            // One connection both sends and receives, interleaved on one task.
+            let (mut sink, stream) = ws.split();
+            let reader = receive_split(stream, args.clone(), shared.clone(), args.messages * recipients);
+            let padding = "x".repeat(args.padding);
+            let writer = async {
+                for n in 0..args.messages {
+                    if !shared.window(args.window, recipients).await {
+                        return;
+                    }
+                    if shared.start.get().is_none() {
+                        shared.start.set(Some(Instant::now()));
+                    }
+                    let frame = client::publish_frame(&args, &room, ((sender as u64) << 32) | n, shared.now_us(), &padding);
+                    if sink.send(frame).await.is_err() {
+                        return;
+                    }
+                    shared.owed.set(shared.owed.get() + recipients);
+                }
+            };
+            tokio::join!(reader, writer);
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let label = args.label.clone().unwrap_or_else(|| format!("chat-{}x{}", args.rooms, args.members));
+    shared.outcome(&args, &label)
+}
+
+/// `receive` for the read half of a split connection (pings are left unanswered: chat
+/// runs are shorter than any ping interval the benchmark configures).
+async fn receive_split(
+    mut stream: futures_util::stream::SplitStream<Ws>,
+    args: Rc<Args>,
+    shared: Rc<Shared>,
+    expected: u64,
+) {
+    let mut got = 0;
+    while got < expected {
+        let text = match tokio::time::timeout(STALL, stream.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => text,
+            Ok(Some(Ok(_))) => continue,
+            _ => return,
+        };
+        let Some((_, t_us)) = client::parse_delivery(args.protocol, &text) else { continue };
+        got += 1;
+        let _ = shared.latency_us.borrow_mut().record(shared.now_us().saturating_sub(t_us).max(1));
+        shared.delivered.set(shared.delivered.get() + 1);
+        shared.last_delivery.set(Some(Instant::now()));
+        shared.progress.notify_one();
+    }
+}
+
+async fn idle(args: Rc<Args>) -> Outcome {
+    let pid = args.server_pid.expect("--server-pid is needed to measure memory");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kb(pid).unwrap_or(0);
+    let mut open = Vec::with_capacity(args.clients);
+    for chunk in (0..args.clients).collect::<Vec<_>>().chunks(200) {
+        let batch: Vec<_> = chunk.iter().map(|_| client::connect(&args)).collect();
+        for ws in futures_util::future::join_all(batch).await {
+            open.push(ws.expect("idle client connects"));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kb(pid).unwrap_or(0);
+    let outcome = Outcome {
+        scenario: args.label.clone().unwrap_or_else(|| format!("idle-{}", args.clients)),
+        server: args.server.clone(),
+        deliveries_per_s: None,
+        p50_ms: None,
+        p99_ms: None,
+        delivered: None,
+        expected: None,
+        rss_kb_per_conn: Some(((after.saturating_sub(before)) as f64 / args.clients as f64 * 100.0).round() / 100.0),
+        server_rss_kb: Some(after),
+        connects_per_s: None,
+        loadgen_cpu_pct: None,
+    };
+    drop(open);
+    outcome
+}
+
+async fn storm(args: Rc<Args>) -> Outcome {
+    let started = Instant::now();
+    let ok = Rc::new(Cell::new(0u64));
+    let failed = Rc::new(Cell::new(0u64));
+    for chunk in (0..args.clients).collect::<Vec<_>>().chunks(64) {
+        let batch: Vec<_> = chunk.iter().map(|_| client::connect(&args)).collect();
+        for result in futures_util::future::join_all(batch).await {
+            match result {
+                Ok(mut ws) => {
+                    ok.set(ok.get() + 1);
+                    let _ = ws.close(None).await;
+                }
+                Err(error) => {
+                    if failed.get() == 0 {
+                        eprintln!("storm: {error}");
+                    }
+                    failed.set(failed.get() + 1);
+                }
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Outcome {
+        scenario: args.label.clone().unwrap_or_else(|| "connect-storm".into()),
+        server: args.server.clone(),
+        deliveries_per_s: None,
+        p50_ms: None,
+        p99_ms: None,
+        delivered: Some(ok.get()),
+        expected: Some(args.clients as u64),
+        rss_kb_per_conn: None,
+        server_rss_kb: args.server_pid.and_then(rss_kb),
+        connects_per_s: Some((ok.get() as f64 / elapsed).round()),
+        loadgen_cpu_pct: None,
+    }
+}
+
+/// Runs the scenario `args` names.
+pub(crate) async fn run(args: &Args) -> Outcome {
+    let args = Rc::new(args.clone());
+    LocalSet::new()
+        .run_until(async move {
+            match args.scenario {
+                Scenario::Fanout => fanout(args).await,
+                Scenario::Chat => chat(args).await,
+                Scenario::Idle => idle(args).await,
+                Scenario::Storm => storm(args).await,
+            }
+        })
+        .await
+}

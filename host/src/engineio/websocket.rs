@@ -23,7 +23,7 @@ use super::{CloseReason, Engine, Handler, Handshake, HttpResponse, Outgoing, Req
 /// Bytes tungstenite allocates up front per connection to read frames into. Chat-sized
 /// messages fit; larger ones grow the buffer only while they are read. Keeps an idle
 /// connection small (tungstenite's default is 128 KiB).
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 
 /// Bytes of outgoing frames gathered before a write to the socket, so a burst of queued
 /// packets goes out in few syscalls. The buffer grows only as far as a burst needs.

@@ -117,6 +117,9 @@ impl Auth {
 
     /// Checks the rooms a `join` or `publish` names against the socket's patterns.
     fn check_rooms(&self, socket: &Socket, event: &Event) -> Option<EventVerdict> {
+        if event.name != "join" && event.name != "publish" {
+            return None;
+        }
         let args = event.payload.values();
         let rooms: Vec<String> = match event.name.as_str() {
             "join" => policy::room_names(args.first()?),

@@ -90,3 +90,4 @@ fn mask_rewrites_nested_strings_and_reject_refuses() {
     let mut only_chat = only_chat;
     assert!(matches!(only_chat.on_event(&socket(), &Event::new("status", &[json!("fuck")])), EventVerdict::Allow));
 }
+

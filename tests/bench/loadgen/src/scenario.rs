@@ -86,6 +86,11 @@ impl Shared {
     }
 }
 
+/// `len` bytes of ordinary text (a profanity filter in the chain has real words to read).
+fn padding(len: usize) -> String {
+    "lorem ipsum dolor sit amet consectetur adipiscing elit ".chars().cycle().take(len).collect()
+}
+
 /// Reads deliveries until `expected` have arrived or the run stalls.
 async fn receive(mut ws: Ws, args: Rc<Args>, shared: Rc<Shared>, expected: u64) {
     let mut got = 0;
@@ -120,7 +125,7 @@ async fn receive(mut ws: Ws, args: Rc<Args>, shared: Rc<Shared>, expected: u64) 
 
 /// Sends `count` messages to `room`, each owed to `recipients` clients, within the window.
 async fn publish(mut ws: Ws, args: Rc<Args>, shared: Rc<Shared>, sender: u64, room: String, count: u64, recipients: u64) {
-    let padding = "x".repeat(args.padding);
+    let padding = padding(args.padding);
     if shared.start.get().is_none() {
         shared.start.set(Some(Instant::now()));
     }
@@ -201,7 +206,7 @@ async fn chat(args: Rc<Args>) -> Outcome {
             // One connection both sends and receives, interleaved on one task.
             let (mut sink, stream) = ws.split();
             let reader = receive_split(stream, args.clone(), shared.clone(), args.messages * recipients);
-            let padding = "x".repeat(args.padding);
+            let padding = padding(args.padding);
             let writer = async {
                 for n in 0..args.messages {
                     if !shared.window(args.window, recipients).await {

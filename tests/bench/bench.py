@@ -160,6 +160,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", help="comma-separated servers to run")
+    parser.add_argument("--merge", action="store_true", help="keep rows of servers not run from the last results.json")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
     rows = []
@@ -172,6 +173,10 @@ def main():
                 rows.append(row)
     out = TARGET / "bench"
     out.mkdir(parents=True, exist_ok=True)
+    if args.merge and (out / "results.json").exists():
+        fresh = {(r["scenario"], r["server"]) for r in rows}
+        kept = [r for r in json.loads((out / "results.json").read_text()) if (r["scenario"], r["server"]) not in fresh]
+        rows = kept + rows
     (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     table(rows)
     print(f"\nwrote {out / 'results.json'}")

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use super::{Adapter, BroadcastOptions, Room};
-use crate::sid::Sid;
+use crate::sid::{Sid, SidMap, SidSet};
 
 /// Room membership kept in memory.
 #[derive(Debug, Default)]
@@ -17,8 +17,8 @@ pub struct MemoryAdapter {
 
 #[derive(Debug, Default)]
 struct Index {
-    rooms: HashMap<Room, HashSet<Sid>>,
-    sids: HashMap<Sid, HashSet<Room>>,
+    rooms: HashMap<Room, SidSet>,
+    sids: SidMap<HashSet<Room>>,
 }
 
 impl MemoryAdapter {
@@ -87,10 +87,9 @@ impl Adapter for MemoryAdapter {
 
     fn recipients(&self, options: &BroadcastOptions) -> Vec<Sid> {
         let index = self.read();
-        let excluded = |sid: &Sid| {
-            options.except_sid == Some(*sid)
-                || options.except.iter().any(|room| index.rooms.get(room).is_some_and(|m| m.contains(sid)))
-        };
+        // Resolve the excluded rooms once, not per candidate.
+        let except: Vec<&SidSet> = options.except.iter().filter_map(|room| index.rooms.get(room)).collect();
+        let excluded = |sid: &Sid| options.except_sid == Some(*sid) || except.iter().any(|members| members.contains(sid));
         match options.rooms.as_slice() {
             [] => index.sids.keys().filter(|sid| !excluded(sid)).copied().collect(),
             [room] => index
@@ -99,14 +98,9 @@ impl Adapter for MemoryAdapter {
                 .map(|members| members.iter().filter(|sid| !excluded(sid)).copied().collect())
                 .unwrap_or_default(),
             rooms => {
-                let mut seen = HashSet::new();
-                rooms
-                    .iter()
-                    .filter_map(|room| index.rooms.get(room))
-                    .flatten()
-                    .filter(|sid| !excluded(sid) && seen.insert(**sid))
-                    .copied()
-                    .collect()
+                let targets: Vec<&SidSet> = rooms.iter().filter_map(|room| index.rooms.get(room)).collect();
+                let mut seen = SidSet::with_capacity_and_hasher(targets.iter().map(|m| m.len()).sum(), Default::default());
+                targets.into_iter().flatten().filter(|sid| !excluded(sid) && seen.insert(**sid)).copied().collect()
             }
         }
     }

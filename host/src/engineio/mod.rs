@@ -15,7 +15,6 @@ mod polling;
 mod session;
 mod websocket;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -31,7 +30,7 @@ pub use packet::Frame;
 pub use session::{CloseReason, Handshake, Outgoing, SendError, Session, Transport};
 
 use crate::metrics::METRICS;
-use crate::sid::Sid;
+use crate::sid::{Sid, SidMap};
 use packet::Incoming;
 
 /// The HTTP response type of every route.
@@ -119,7 +118,7 @@ struct Inner<H: Handler> {
     config: EngineConfig,
     handler: H,
     /// Live sessions. A std lock: lookups and inserts are short and never await.
-    sessions: RwLock<HashMap<Sid, Arc<Session<H::Data>>>>,
+    sessions: RwLock<SidMap<Arc<Session<H::Data>>>>,
     /// Every task a session spawns, so shutdown can wait for them.
     tasks: TaskTracker,
 }
@@ -155,7 +154,7 @@ impl<H: Handler> Engine<H> {
             inner: Arc::new(Inner {
                 config,
                 handler,
-                sessions: RwLock::new(HashMap::new()),
+                sessions: RwLock::new(SidMap::default()),
                 tasks: TaskTracker::new(),
             }),
         }

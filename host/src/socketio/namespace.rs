@@ -5,7 +5,6 @@
 //! application's [`NamespaceHandler`] decides who may connect and what events do.
 //! Broadcasts are resolved by the adapter and encoded here, once.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::payload::Payload;
@@ -14,7 +13,7 @@ use super::{DisconnectReason, encode_outgoing, packet};
 use crate::adapter::{Adapter, BroadcastOptions, Room};
 use crate::engineio::Handshake;
 use crate::metrics::METRICS;
-use crate::sid::Sid;
+use crate::sid::{Sid, SidMap};
 
 /// What a client asks for when it connects to a namespace.
 #[derive(Debug)]
@@ -89,7 +88,7 @@ struct Inner {
     adapter: Box<dyn Adapter>,
     /// Connected sockets by id. A std lock: held only for map operations, never while
     /// sending or calling the handler.
-    sockets: RwLock<HashMap<Sid, Socket>>,
+    sockets: RwLock<SidMap<Socket>>,
 }
 
 impl Namespace {
@@ -99,7 +98,7 @@ impl Namespace {
         handler: Arc<dyn NamespaceHandler>,
         adapter: Box<dyn Adapter>,
     ) -> Namespace {
-        Namespace(Arc::new(Inner { name, dynamic, handler, adapter, sockets: RwLock::new(HashMap::new()) }))
+        Namespace(Arc::new(Inner { name, dynamic, handler, adapter, sockets: RwLock::new(SidMap::default()) }))
     }
 
     /// A namespace that no server serves, with the in-memory adapter and a handler that

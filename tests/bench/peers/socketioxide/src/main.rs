@@ -6,7 +6,7 @@ use std::time::Duration;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef};
 
@@ -28,8 +28,9 @@ async fn main() -> std::io::Result<()> {
             socket.join(room);
             ack.send(&json!({ "ok": true })).ok();
         });
-        socket.on("publish", async |socket: SocketRef, Data::<(Envelope, Value)>((envelope, arg))| {
-            socket.to(envelope.to).emit(&envelope.event, &arg).await.ok();
+        // The load generator's message: [envelope, sequence, sent-at, padding].
+        socket.on("publish", async |socket: SocketRef, Data::<(Envelope, u64, u64, String)>((envelope, seq, sent, padding))| {
+            socket.to(envelope.to).emit(&envelope.event, &(seq, sent, padding)).await.ok();
         });
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

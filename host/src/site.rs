@@ -170,6 +170,18 @@ mod tests {
         assert_eq!(percent_decode("%zz"), "%zz");
     }
 
+    #[tokio::test]
+    async fn the_demo_endpoint_signs_only_sensible_names() {
+        let demo = DemoTokens { secret: "s".into(), issuer: "i".into(), audience: "a".into(), ttl: Duration::from_secs(60) };
+        let site = Site { static_dir: None, demo_tokens: Some(demo) };
+        let too_long = format!("name={}", "a".repeat(MAX_NAME + 1));
+        for (query, status) in [("name=ada", 200), ("name=", 400), ("name=%20%20", 400), ("other=1", 400), (too_long.as_str(), 400)] {
+            let answer = site.route("/demo/token", Some(query)).await.expect("the route exists");
+            assert_eq!(answer.status().as_u16(), status, "{query}");
+        }
+        assert!(Site::default().route("/demo/token", Some("name=ada")).await.is_none(), "off unless configured");
+    }
+
     #[test]
     fn demo_tokens_are_standard_hs256() {
         let demo = DemoTokens { secret: "s".into(), issuer: "i".into(), audience: "a".into(), ttl: Duration::from_secs(60) };

@@ -126,6 +126,9 @@ async fn each_failure_mode_under_each_policy() {
     closed.text().await;
     closed.send(r#"42/closed,6["kv-bump"]"#).await;
     assert_eq!(closed.text().await, "43/closed,6[2]");
+    // One call may ask for at most 1,024 joins; the rest are refused to the plugin.
+    closed.send(r#"42/closed,8["join-flood"]"#).await;
+    assert_eq!(closed.text().await, "43/closed,8[1024]");
     // Writing to stdout is harmless.
     closed.send(r#"42/closed,7["print"]"#).await;
     assert_eq!(closed.text().await, r#"43/closed,7[{"ok":true}]"#);

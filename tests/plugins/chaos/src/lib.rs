@@ -54,10 +54,15 @@ impl Plugin for Chaos {
         }
     }
 
-    fn on_event(&mut self, _socket: &Socket, event: &Event) -> EventVerdict {
+    fn on_event(&mut self, socket: &Socket, event: &Event) -> EventVerdict {
         self.seen += 1;
         match event.name.as_str() {
             "seen" => EventVerdict::handled(&[json!(self.seen)]),
+            // Asks the host for more joins in one call than it takes; answers how many it took.
+            "join-flood" => {
+                let taken = (0..1100).filter(|i| host::join(&socket.id, &format!("flood-{i}")).is_ok()).count();
+                EventVerdict::handled(&[json!(taken)])
+            }
             "kv-bump" => {
                 let n = host::kv::get_json::<u64>("bumps").unwrap_or(0) + 1;
                 host::kv::set_json("bumps", &n);

@@ -157,7 +157,7 @@ struct RawPlugin {
     /// Default `"fail-closed"`.
     #[serde(default)]
     on_error: FailurePolicy,
-    /// Default 50.
+    /// Default 100.
     timeout_ms: Option<u64>,
     /// Default 32.
     max_memory_mb: Option<u64>,

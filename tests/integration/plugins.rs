@@ -166,3 +166,12 @@ async fn binary_attachments_pass_through_plugins_untouched() {
     assert_eq!(y.text().await, r#"451-["blob",{"_placeholder":true,"num":0}]"#);
     assert_eq!(y.read().await, Read::Binary(vec![7, 7, 7]));
 }
+
+#[tokio::test]
+async fn a_plugin_whose_init_never_returns_is_refused_at_load() {
+    let chaos = wasm("chaos");
+    let toml = format!("[plugins.stuck]\npath = {chaos:?}\n[plugins.stuck.config]\ninit = \"loop\"\n[[namespace]]\nname = \"/\"\nplugins = [\"stuck\"]\n");
+    let config = roomd::config::Config::parse(&toml, std::path::Path::new("test.toml")).unwrap();
+    let error = roomd::app::App::build(config).err().expect("refused").to_string();
+    assert_eq!(error, "plugin stuck: cannot load: init failed: timed out");
+}

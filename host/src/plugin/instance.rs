@@ -22,7 +22,7 @@ use super::bindings::roomd::plugin::types::{
     ConnectVerdict, Event as WitEvent, EventVerdict, Handshake as WitHandshake, Socket as WitSocket,
 };
 use super::kv::{KeyValue, Scope};
-use super::{Code, EPOCH_TICK, PluginError, PluginSpec, RUNTIME};
+use super::{Code, EPOCH_TICK, PluginError, PluginSpec, RUNTIME, SETUP_TIMEOUT};
 use crate::adapter::Room;
 use crate::metrics::METRICS;
 use crate::sid::Sid;
@@ -98,7 +98,11 @@ struct Instance {
 }
 
 fn deadline_ticks(spec: &PluginSpec) -> u64 {
-    (spec.timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+    ticks(spec.timeout)
+}
+
+fn ticks(timeout: std::time::Duration) -> u64 {
+    (timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
 }
 
 impl Instance {
@@ -117,10 +121,10 @@ impl Instance {
         };
         let mut store = Store::new(&RUNTIME.engine, state);
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(deadline_ticks(spec));
+        store.set_epoch_deadline(ticks(SETUP_TIMEOUT));
         let exports = bindings::Plugin::instantiate(&mut store, &code.component, &RUNTIME.linker)
             .map_err(|e| PluginError::Load(format!("cannot instantiate: {e:#}")))?;
-        store.set_epoch_deadline(deadline_ticks(spec));
+        store.set_epoch_deadline(ticks(SETUP_TIMEOUT));
         match exports.call_init(&mut store, &spec.config) {
             Ok(Ok(())) => Ok(Instance { store, exports }),
             Ok(Err(message)) => Err(PluginError::Load(format!("init refused its config: {message}"))),
@@ -220,10 +224,9 @@ impl PluginSlot {
     pub fn install(&self, prepared: Prepared) -> Result<(), PluginError> {
         let Prepared { spec, code, instance: mut next } = prepared;
         let mut live = self.lock();
-        let ticks = deadline_ticks(&live.spec);
         let state = match live.instance.as_mut() {
             Some(old) => {
-                old.store.set_epoch_deadline(ticks);
+                old.store.set_epoch_deadline(ticks(SETUP_TIMEOUT));
                 old.exports.call_snapshot(&mut old.store).unwrap_or_else(|error| {
                     tracing::warn!(plugin = %self.name, %error, "snapshot failed; the new version starts empty");
                     Vec::new()
@@ -231,7 +234,7 @@ impl PluginSlot {
             }
             None => Vec::new(),
         };
-        next.store.set_epoch_deadline(deadline_ticks(&spec));
+        next.store.set_epoch_deadline(ticks(SETUP_TIMEOUT));
         match next.exports.call_restore(&mut next.store, &state) {
             Ok(Ok(())) => {}
             Ok(Err(message)) => return Err(PluginError::Load(format!("restore refused the state: {message}"))),

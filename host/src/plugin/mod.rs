@@ -40,7 +40,13 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Default deadline of one call into a plugin. Bounds how long a runaway plugin can hold
 /// a connection's task (and its instance) before it is stopped.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Deadline of the calls that set an instance up or hand its state over: `init`,
+/// `snapshot`, `restore`. They run once per instance, off the event path, and may do real
+/// work (a profanity filter builds its word trie in `init`), so they get far more time
+/// than a hook — but still a bound.
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Default linear-memory limit of one instance. Bounds what a leaking or hostile plugin
 /// can take from the host.

@@ -114,12 +114,16 @@ impl Plugin for Profanity {
         for word in &config.allow {
             trie.set(&word.to_lowercase(), Type::SAFE);
         }
-        Ok(Profanity {
+        let filter = Profanity {
             mode: config.mode,
             events: config.events,
             threshold: config.threshold.as_type(),
             trie: Box::leak(Box::new(trie)),
-        })
+        };
+        // rustrict builds its tables lazily; do it here, under init's generous deadline,
+        // rather than in the first event's hook.
+        let _ = filter.censor("warm up the f1lter");
+        Ok(filter)
     }
 
     fn on_event(&mut self, _socket: &Socket, event: &Event) -> EventVerdict {

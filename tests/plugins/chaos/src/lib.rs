@@ -39,7 +39,10 @@ fn misbehave(what: &str) -> Option<EventVerdict> {
 }
 
 impl Plugin for Chaos {
-    fn init(_config: &Value) -> Result<Self, String> {
+    fn init(config: &Value) -> Result<Self, String> {
+        if let Some(what) = config["init"].as_str() {
+            misbehave(what);
+        }
         Ok(Chaos { seen: 0 })
     }
 

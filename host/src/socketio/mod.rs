@@ -10,29 +10,27 @@
 //! This module knows nothing of plugins or config files: behaviour comes from the
 //! [`NamespaceHandler`] attached to each namespace.
 
+mod client;
 mod namespace;
 pub mod packet;
 mod payload;
 mod socket;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::Request;
 use hyper::body::Incoming as IncomingBody;
 use regex::Regex;
 
 pub use namespace::{BroadcastOperator, ConnectError, ConnectRequest, Event, Namespace, NamespaceHandler};
 pub use payload::{Payload, PayloadError};
+pub use client::{Client, Core};
 pub use socket::{AckError, Socket};
 
 use crate::adapter::{Adapter, MemoryAdapter};
-use crate::engineio::{CloseReason, Engine, EngineConfig, Frame, Handler, HttpResponse, Message, Outgoing, Session};
-use crate::metrics::METRICS;
-use packet::Packet;
+use crate::engineio::{CloseReason, Engine, EngineConfig, Frame, HttpResponse, Outgoing};
 
 /// Socket.IO settings.
 #[derive(Debug, Clone)]
@@ -255,243 +253,4 @@ impl SocketIo {
     }
 }
 
-/// The Engine.IO handler behind [`SocketIo`].
-pub struct Core {
-    config: SocketIoConfig,
-    /// Namespaces by name: the configured ones and the dynamic ones created so far. A std
-    /// lock, held for map operations only.
-    named: RwLock<HashMap<String, Namespace>>,
-    /// Dynamic namespace patterns, in order. A std lock, held to match a name.
-    dynamic: RwLock<Vec<(Regex, Arc<dyn NamespaceHandler>)>>,
-}
-
-/// One Engine.IO session's Socket.IO state.
-#[derive(Default)]
-pub struct Client {
-    /// Connected namespaces. A handful per client at most, so a vector. A std mutex:
-    /// only ever locked for a lookup or an update.
-    sockets: Mutex<Vec<Socket>>,
-    /// A binary packet waiting for its attachments.
-    partial: Mutex<Option<Partial>>,
-}
-
-impl Client {
-    fn socket(&self, nsp: &str) -> Option<Socket> {
-        self.sockets().iter().find(|s| s.namespace().name() == nsp).cloned()
-    }
-
-    fn remove(&self, nsp: &str) {
-        self.sockets().retain(|s| s.namespace().name() != nsp);
-    }
-
-    fn sockets(&self) -> std::sync::MutexGuard<'_, Vec<Socket>> {
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// A binary packet whose attachments are still arriving.
-struct Partial {
-    nsp: String,
-    kind: Inbound,
-    expected: usize,
-    attachments: Vec<Bytes>,
-}
-
-/// An event or acknowledgement, complete with its attachments.
-enum Inbound {
-    Event { name: String, json: String, id: Option<u64> },
-    Ack { id: u64, json: String },
-}
-
-type ClientSession = Arc<Session<Client>>;
-
-/// Closes `session` because the client broke the Socket.IO protocol.
-fn protocol_error(session: &ClientSession, why: &str) {
-    if !session.is_closed() {
-        tracing::debug!(sid = %session.sid(), why, "Socket.IO protocol error, closing session");
-        METRICS.protocol_errors.inc();
-    }
-    session.close(CloseReason::TransportError);
-}
-
-impl Core {
-    fn namespace(&self, name: &str) -> Option<Namespace> {
-        if let Some(ns) = self.named.read().unwrap_or_else(|e| e.into_inner()).get(name) {
-            return Some(ns.clone());
-        }
-        let handler = {
-            let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
-            dynamic.iter().find(|(pattern, _)| pattern.is_match(name))?.1.clone()
-        };
-        let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
-        let ns = named.entry(name.to_owned()).or_insert_with(|| Namespace::new(name.to_owned(), true, handler, new_adapter()));
-        Some(ns.clone())
-    }
-
-    /// Creates the socket with `make` and adds it to `ns`. For a dynamic namespace this
-    /// happens under the map's lock, on the instance registered now: `ns` may have been
-    /// dropped as empty (and maybe re-created) while the CONNECT was being authorized, and
-    /// a socket added to an orphaned copy would reach no one.
-    fn register(&self, ns: &Namespace, make: impl FnOnce(Namespace) -> Socket) -> Socket {
-        if !ns.is_dynamic() {
-            let socket = make(ns.clone());
-            ns.add(socket.clone());
-            return socket;
-        }
-        let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
-        let current = named.entry(ns.name().to_owned()).or_insert_with(|| ns.clone()).clone();
-        let socket = make(current.clone());
-        current.add(socket.clone());
-        socket
-    }
-
-    /// Drops a dynamic namespace that has no socket left, so clients cannot grow the map
-    /// without bound by trying names.
-    fn forget_if_empty(&self, ns: &Namespace) {
-        if !ns.is_dynamic() {
-            return;
-        }
-        let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
-        if ns.is_empty() && named.get(ns.name()).is_some_and(|current| current.is_same(ns)) {
-            named.remove(ns.name());
-        }
-    }
-
-    fn connect(&self, session: &ClientSession, nsp: &str, auth: Option<&str>) {
-        if session.data().socket(nsp).is_some() {
-            return protocol_error(session, "CONNECT to a namespace already joined");
-        }
-        let Some(ns) = self.namespace(nsp) else {
-            METRICS.connects_refused.inc();
-            let text = packet::encode_connect_error(nsp, "Invalid namespace", None);
-            let _ = session.send(Outgoing::One(Frame::Text(text.into())));
-            return;
-        };
-        let request = ConnectRequest { namespace: &ns, auth, handshake: session.handshake() };
-        let data = match ns.handler().authorize(&request) {
-            Ok(data) => data,
-            Err(refused) => {
-                METRICS.connects_refused.inc();
-                let text = packet::encode_connect_error(nsp, &refused.message, refused.data.as_ref());
-                let _ = session.send(Outgoing::One(Frame::Text(text.into())));
-                return;
-            }
-        };
-        if session.is_closed() || session.data().socket(nsp).is_some() {
-            return;
-        }
-        let socket = self.register(&ns, |ns| Socket::new(ns, session.clone(), auth.map(Box::from), data));
-        let ns = socket.namespace().clone();
-        session.data().sockets().push(socket.clone());
-        let text = packet::encode_connect(nsp, socket.id().as_str());
-        if socket.send(Outgoing::One(Frame::Text(text.into()))).is_ok() {
-            ns.handler().on_connect(&socket);
-        }
-    }
-
-    fn dispatch(&self, session: &ClientSession, nsp: &str, inbound: Inbound, attachments: Vec<Bytes>) {
-        let Some(socket) = session.data().socket(nsp) else {
-            return protocol_error(session, "packet for a namespace not joined");
-        };
-        match inbound {
-            Inbound::Event { name, json, id } => {
-                let payload = Payload::from_parts(json, attachments);
-                socket.namespace().handler().on_event(&socket, Event { name, payload, ack: id });
-            }
-            Inbound::Ack { id, json } => socket.on_ack(id, Payload::from_parts(json, attachments)),
-        }
-    }
-
-    fn on_text(&self, session: &ClientSession, text: &str) {
-        if session.data().partial.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
-            return protocol_error(session, "text packet while attachments were expected");
-        }
-        let packet = match packet::decode(text, self.config.max_attachments) {
-            Ok(packet) => packet,
-            Err(error) => return protocol_error(session, &error.to_string()),
-        };
-        METRICS.packets_in.inc();
-        let (nsp, inbound, expected) = match packet {
-            Packet::Connect { nsp, auth } => return self.connect(session, nsp, auth),
-            Packet::Disconnect { nsp } => {
-                return match session.data().socket(nsp) {
-                    Some(socket) => {
-                        socket.close(DisconnectReason::ClientNamespaceDisconnect);
-                        self.forget_if_empty(socket.namespace());
-                    }
-                    None => protocol_error(session, "DISCONNECT for a namespace not joined"),
-                };
-            }
-            Packet::Event { nsp, name, args, id, attachments } => (nsp, Inbound::Event { name, json: args, id }, attachments),
-            Packet::Ack { nsp, id, args, attachments } => (nsp, Inbound::Ack { id, json: args.to_owned() }, attachments),
-        };
-        if expected == 0 {
-            return self.dispatch(session, nsp, inbound, Vec::new());
-        }
-        let partial = Partial { nsp: nsp.to_owned(), kind: inbound, expected, attachments: Vec::with_capacity(expected) };
-        *session.data().partial.lock().unwrap_or_else(|e| e.into_inner()) = Some(partial);
-    }
-
-    fn on_binary(&self, session: &ClientSession, bytes: Bytes) {
-        let complete = {
-            let mut slot = session.data().partial.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(partial) = slot.as_mut() else {
-                drop(slot);
-                return protocol_error(session, "binary message without a binary packet");
-            };
-            partial.attachments.push(bytes);
-            if partial.attachments.len() < partial.expected {
-                return;
-            }
-            slot.take().expect("present")
-        };
-        let json = match &complete.kind {
-            Inbound::Event { json, .. } | Inbound::Ack { json, .. } => json,
-        };
-        let valid = serde_json::from_str(json)
-            .ok()
-            .is_some_and(|value| payload::check_placeholders(&value, complete.expected).is_ok());
-        if !valid {
-            return protocol_error(session, "placeholder without attachment");
-        }
-        self.dispatch(session, &complete.nsp, complete.kind, complete.attachments);
-    }
-}
-
-impl Handler for Core {
-    type Data = Client;
-
-    fn new_data(&self) -> Client {
-        Client::default()
-    }
-
-    fn on_open(&self, session: &ClientSession) {
-        let session = Arc::downgrade(session);
-        let timeout = self.config.connect_timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(session) = session.upgrade() {
-                if session.data().sockets().is_empty() {
-                    tracing::debug!(sid = %session.sid(), "no namespace joined in time, closing");
-                    session.close(CloseReason::ServerClose);
-                }
-            }
-        });
-    }
-
-    fn on_message(&self, session: &ClientSession, message: Message<'_>) {
-        match message {
-            Message::Text(text) => self.on_text(session, text),
-            Message::Binary(bytes) => self.on_binary(session, bytes),
-        }
-    }
-
-    fn on_close(&self, session: &ClientSession, reason: CloseReason) {
-        let sockets = std::mem::take(&mut *session.data().sockets());
-        for socket in sockets {
-            socket.close(reason.into());
-            self.forget_if_empty(socket.namespace());
-        }
-    }
-}
 

@@ -129,11 +129,9 @@ impl Relay {
             except: Option<OneOrMany>,
             event: String,
         }
-        let first = payload.raw_args().first().map(|raw| raw.get().to_owned());
-        let envelope: Envelope = first
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .ok_or("publish expects {to, except?, event} followed by the event's arguments")?;
+        let usage = "publish expects {to, except?, event} followed by the event's arguments";
+        let (first, args) = payload.split_first().ok_or(usage)?;
+        let envelope: Envelope = serde_json::from_str(first).map_err(|_| usage)?;
         if crate::socketio::packet::is_reserved_event(&envelope.event) {
             return Err(format!("event name {:?} is reserved", envelope.event));
         }
@@ -154,7 +152,7 @@ impl Relay {
         for room in envelope.except.map(OneOrMany::into_vec).unwrap_or_default() {
             broadcast = broadcast.except(room);
         }
-        broadcast.emit(&envelope.event, &payload.skip(1));
+        broadcast.emit(&envelope.event, &args);
         Ok(json!({ "ok": true }))
     }
 

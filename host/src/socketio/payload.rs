@@ -86,18 +86,21 @@ impl Payload {
         serde_json::from_str(&self.json).unwrap_or_default()
     }
 
-    /// The arguments after the first `skip`, with the same attachments.
-    pub fn skip(&self, skip: usize) -> Payload {
+    /// The first argument's JSON text, and the other arguments with the same attachments
+    /// (placeholder numbers still index them), from a single parse.
+    pub fn split_first(&self) -> Option<(&str, Payload)> {
         let raw = self.raw_args();
-        let mut json = String::from("[");
-        for (i, arg) in raw.iter().skip(skip).enumerate() {
+        let (first, rest) = raw.split_first()?;
+        let mut json = String::with_capacity(self.json.len());
+        json.push('[');
+        for (i, arg) in rest.iter().enumerate() {
             if i > 0 {
                 json.push(',');
             }
             json.push_str(arg.get());
         }
         json.push(']');
-        Payload { json, attachments: self.attachments.clone() }
+        Some((first.get(), Payload { json, attachments: self.attachments.clone() }))
     }
 }
 
@@ -137,9 +140,13 @@ mod tests {
     }
 
     #[test]
-    fn skip_keeps_argument_text() {
+    fn split_first_keeps_argument_text() {
         let p = Payload::from_json(r#"[{"to":["a"]}, "chat", {"x": 1}]"#).unwrap();
-        assert_eq!(p.skip(1).json(), r#"["chat",{"x": 1}]"#);
-        assert_eq!(p.skip(3).json(), "[]");
+        let (first, rest) = p.split_first().unwrap();
+        assert_eq!((first, rest.json()), (r#"{"to":["a"]}"#, r#"["chat",{"x": 1}]"#));
+        let single = Payload::from_json("[1]").unwrap();
+        let (only, none) = single.split_first().unwrap();
+        assert_eq!((only, none.json()), ("1", "[]"));
+        assert!(Payload::empty().split_first().is_none());
     }
 }

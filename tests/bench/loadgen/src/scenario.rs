@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use tokio::sync::Notify;
@@ -91,20 +92,18 @@ fn padding(len: usize) -> String {
     "lorem ipsum dolor sit amet consectetur adipiscing elit ".chars().cycle().take(len).collect()
 }
 
-/// Reads deliveries until `expected` have arrived or the run stalls.
-async fn receive(mut ws: Ws, args: Rc<Args>, shared: Rc<Shared>, expected: u64) {
+/// Reads deliveries until `expected` have arrived or the run stalls, recording latency and
+/// counting deliveries that arrive out of order. Pings go unanswered: the benchmark's
+/// servers ping every 60 s, far longer than any run.
+async fn receive(mut stream: SplitStream<Ws>, args: Rc<Args>, shared: Rc<Shared>, expected: u64) {
     let mut got = 0;
     let mut last_seq: Vec<u64> = Vec::new();
     while got < expected {
-        let frame = match tokio::time::timeout(STALL, ws.next()).await {
-            Ok(Some(Ok(frame))) => frame,
+        let text = match tokio::time::timeout(STALL, stream.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => text,
+            Ok(Some(Ok(_))) => continue,
             _ => return,
         };
-        let Message::Text(text) = frame else { continue };
-        if text.as_str() == "2" {
-            let _ = ws.send(Message::text("3")).await;
-            continue;
-        }
         let Some((seq, t_us)) = client::parse_delivery(args.protocol, &text) else { continue };
         got += 1;
         // Messages from one sender carry increasing numbers; the sender is seq's high bits.
@@ -174,8 +173,12 @@ async fn fanout(args: Rc<Args>) -> Outcome {
     let shared = Shared::new();
     let mut receivers = Vec::new();
     for _ in 0..args.clients {
-        let ws = connect_joined(&args, "fanout").await;
-        receivers.push(tokio::task::spawn_local(receive(ws, args.clone(), shared.clone(), args.messages)));
+        let (sink, stream) = connect_joined(&args, "fanout").await.split();
+        let (args, shared) = (args.clone(), shared.clone());
+        receivers.push(tokio::task::spawn_local(async move {
+            let _sink = sink; // keep the write half (and so the connection) for the run
+            receive(stream, args.clone(), shared, args.messages).await
+        }));
     }
     // The publisher is in the room too (the raw ceiling only forwards within a room); every
     // server leaves the sender out of its own broadcast.
@@ -205,7 +208,7 @@ async fn chat(args: Rc<Args>) -> Outcome {
         tasks.push(tokio::task::spawn_local(async move {
             // One connection both sends and receives, interleaved on one task.
             let (mut sink, stream) = ws.split();
-            let reader = receive_split(stream, args.clone(), shared.clone(), args.messages * recipients);
+            let reader = receive(stream, args.clone(), shared.clone(), args.messages * recipients);
             let padding = padding(args.padding);
             let writer = async {
                 for n in 0..args.messages {
@@ -230,30 +233,6 @@ async fn chat(args: Rc<Args>) -> Outcome {
     }
     let label = args.label.clone().unwrap_or_else(|| format!("chat-{}x{}", args.rooms, args.members));
     shared.outcome(&args, &label)
-}
-
-/// `receive` for the read half of a split connection (pings are left unanswered: chat
-/// runs are shorter than any ping interval the benchmark configures).
-async fn receive_split(
-    mut stream: futures_util::stream::SplitStream<Ws>,
-    args: Rc<Args>,
-    shared: Rc<Shared>,
-    expected: u64,
-) {
-    let mut got = 0;
-    while got < expected {
-        let text = match tokio::time::timeout(STALL, stream.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => text,
-            Ok(Some(Ok(_))) => continue,
-            _ => return,
-        };
-        let Some((_, t_us)) = client::parse_delivery(args.protocol, &text) else { continue };
-        got += 1;
-        let _ = shared.latency_us.borrow_mut().record(shared.now_us().saturating_sub(t_us).max(1));
-        shared.delivered.set(shared.delivered.get() + 1);
-        shared.last_delivery.set(Some(Instant::now()));
-        shared.progress.notify_one();
-    }
 }
 
 async fn idle(args: Rc<Args>) -> Outcome {

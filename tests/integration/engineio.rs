@@ -134,3 +134,18 @@ async fn health_and_metrics_endpoints() {
     assert!(metrics.contains("roomd_sessions_opened_total"), "{metrics}");
     assert_eq!(get(server.addr, "/nope").await.status, 404);
 }
+
+#[tokio::test]
+async fn a_close_packet_over_polling_ends_the_session_at_the_next_poll_or_after_the_grace() {
+    let server = TestServer::start("").await;
+    // No poll pending: the next poll is answered with a noop, then the session is gone.
+    let session = Polling::open(server.addr).await;
+    assert_eq!(session.send("1").await.status, 200);
+    assert_eq!(session.poll().await.body, "6");
+    assert!(session.is_gone().await);
+    // No poll ever comes: the session ends after the grace period (1 s).
+    let session = Polling::open(server.addr).await;
+    assert_eq!(session.send("1").await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(session.is_gone().await);
+}

@@ -7,9 +7,9 @@ use bytes::Bytes;
 use http::{Request, Response, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as IncomingBody;
-use tokio::sync::mpsc;
 
 use super::packet;
+use super::session::ReadEnd;
 use super::{CloseReason, Engine, Handler, HttpResponse, Outgoing, RequestError, Session, protocol_error};
 
 /// The answer to a polling handshake: the open packet.
@@ -35,14 +35,14 @@ pub(super) async fn poll<D>(session: &Arc<Session<D>>) -> Result<HttpResponse, R
 
     let first = tokio::select! {
         biased;
-        out = rx.recv() => out,
+        out = session.recv(rx) => Some(out),
         _ = session.closed_token().cancelled() => None,
     };
     let mut body = String::new();
     match first {
         Some(first) => {
             let mut frames: Vec<Outgoing> = vec![first];
-            while let Ok(more) = rx.try_recv() {
+            while let Some(more) = session.try_recv(rx) {
                 frames.push(more);
             }
             packet::encode_payload(frames.iter().flat_map(Outgoing::frames), &mut body);
@@ -62,7 +62,7 @@ pub(super) async fn poll<D>(session: &Arc<Session<D>>) -> Result<HttpResponse, R
 /// closes the session, since packets may have been taken but never delivered.
 struct HeldQueue<'a, D> {
     session: &'a Session<D>,
-    rx: Option<mpsc::Receiver<Outgoing>>,
+    rx: Option<ReadEnd>,
 }
 
 impl<D> HeldQueue<'_, D> {

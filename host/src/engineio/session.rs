@@ -2,24 +2,29 @@
 //! owns the queue, and how it ends.
 //!
 //! The queue has exactly one reader at a time. Whoever writes to the client — a pending
-//! long-poll GET or the WebSocket task — *takes* the receiver out of the session and puts
-//! it back when done, so an overlapping poll is detected by finding the slot empty.
-//! Everyone else enqueues through [`Session::send`], which never waits: a full queue means
-//! the client cannot keep up, and the session is closed with
-//! [`CloseReason::SlowConsumer`] rather than letting memory grow or dropping messages
-//! silently.
+//! long-poll GET or the WebSocket task — *takes* the read end ([`ReadEnd`]) and gives it
+//! back when done, so an overlapping poll is detected by finding it taken. Everyone else
+//! enqueues through [`Session::send`], which never waits: a full queue means the client
+//! cannot keep up, and the session is closed with [`CloseReason::SlowConsumer`] rather than
+//! letting memory grow or dropping messages silently.
+//!
+//! The queue is a `VecDeque` under a mutex that is held for a push or a pop, never across
+//! an `.await`. It allocates nothing until something is queued and gives its memory back
+//! after a burst, so an idle session costs a few hundred bytes, not a channel's first
+//! block.
 //!
 //! A session ends by cancellation: [`Session::close`] records the first reason and cancels
 //! a token that the transports and the heartbeat task watch. The engine's per-session task
 //! then removes the session and tells the handler, in one place.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use http::HeaderMap;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -127,16 +132,37 @@ pub struct Handshake {
     pub remote: Option<SocketAddr>,
 }
 
+/// Slots an emptied queue keeps. A connection that is sent to now and then reuses them;
+/// one that took a burst gives the rest back.
+const KEPT_QUEUE_CAPACITY: usize = 8;
+
+/// A session's outbound queue.
+struct Queue {
+    items: VecDeque<Outgoing>,
+    /// Whether a transport holds the [`ReadEnd`].
+    read_end_taken: bool,
+}
+
+/// The right to read a session's queue; one exists per session at a time. Taken with
+/// `take_rx`, given back with `return_rx`.
+#[must_use = "the read end must be given back with `return_rx`"]
+#[derive(Debug)]
+pub(crate) struct ReadEnd {
+    _private: (),
+}
+
 /// One Engine.IO session. `D` is the per-session state of the layer above.
 pub struct Session<D> {
     sid: Sid,
     data: D,
     handshake: Handshake,
-    tx: mpsc::Sender<Outgoing>,
-    /// The receiving end of the queue while no transport is writing. A std mutex: it is
-    /// only ever locked to take or return the receiver, never across an `.await`.
-    rx: Mutex<Option<mpsc::Receiver<Outgoing>>>,
-    /// Signalled when a transport returns the receiver (an upgrade waits for the last
+    /// The outbound queue. A std mutex, locked for one push or pop at a time.
+    queue: Mutex<Queue>,
+    /// Most items the queue holds before the session is closed as a slow consumer.
+    queue_limit: usize,
+    /// Signalled when an item lands in an empty queue: the reader may be asleep.
+    queued: Notify,
+    /// Signalled when a transport gives the read end back (an upgrade waits for the last
     /// poll to hand it over).
     rx_returned: Notify,
     transport: AtomicU8,
@@ -163,13 +189,13 @@ impl<D> Session<D> {
         transport: Transport,
         queue: usize,
     ) -> Session<D> {
-        let (tx, rx) = mpsc::channel(queue);
         Session {
             sid,
             data,
             handshake,
-            tx,
-            rx: Mutex::new(Some(rx)),
+            queue: Mutex::new(Queue { items: VecDeque::new(), read_end_taken: false }),
+            queue_limit: queue.max(1),
+            queued: Notify::new(),
             rx_returned: Notify::new(),
             transport: AtomicU8::new(transport as u8),
             posting: AtomicBool::new(false),
@@ -199,19 +225,25 @@ impl<D> Session<D> {
     /// Queues `out` for the client without waiting. A full queue closes the session as a
     /// slow consumer: the message is refused loudly, never dropped in silence.
     pub fn send(&self, out: Outgoing) -> Result<(), SendError> {
-        match self.tx.try_send(out) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if self.is_closed() {
-                    return Err(SendError::Closed);
-                }
-                tracing::warn!(sid = %self.sid, "outbound queue full, closing slow consumer");
-                crate::metrics::METRICS.slow_consumers.inc();
-                self.close(CloseReason::SlowConsumer);
-                Err(SendError::SlowConsumer)
+        let mut queue = self.lock_queue();
+        if queue.items.len() >= self.queue_limit {
+            drop(queue);
+            if self.is_closed() {
+                return Err(SendError::Closed);
             }
+            tracing::warn!(sid = %self.sid, "outbound queue full, closing slow consumer");
+            crate::metrics::METRICS.slow_consumers.inc();
+            self.close(CloseReason::SlowConsumer);
+            return Err(SendError::SlowConsumer);
         }
+        let was_empty = queue.items.is_empty();
+        queue.items.push_back(out);
+        drop(queue);
+        // A reader only sleeps on an empty queue, so only the first item needs to wake it.
+        if was_empty {
+            self.queued.notify_one();
+        }
+        Ok(())
     }
 
     /// Ends the session. The first reason given wins; later calls do nothing.
@@ -255,17 +287,47 @@ impl<D> Session<D> {
         &self.closed
     }
 
-    pub(crate) fn take_rx(&self) -> Option<mpsc::Receiver<Outgoing>> {
-        self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn return_rx(&self, rx: mpsc::Receiver<Outgoing>) {
-        *self.rx.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+    /// Takes the queue's read end, unless a transport already holds it.
+    pub(crate) fn take_rx(&self) -> Option<ReadEnd> {
+        let mut queue = self.lock_queue();
+        (!std::mem::replace(&mut queue.read_end_taken, true)).then_some(ReadEnd { _private: () })
+    }
+
+    /// Gives the read end back.
+    pub(crate) fn return_rx(&self, rx: ReadEnd) {
+        let ReadEnd { _private: () } = rx;
+        self.lock_queue().read_end_taken = false;
         self.rx_returned.notify_one();
     }
 
-    /// Waits until no transport holds the receiver, then takes it.
-    pub(crate) async fn take_rx_when_free(&self) -> mpsc::Receiver<Outgoing> {
+    /// The next queued item, waiting for one.
+    pub(crate) async fn recv(&self, rx: &mut ReadEnd) -> Outgoing {
+        loop {
+            let queued = self.queued.notified();
+            if let Some(out) = self.try_recv(rx) {
+                return out;
+            }
+            queued.await;
+        }
+    }
+
+    /// The next queued item, if there is one. Draining the queue after a burst gives its
+    /// memory back.
+    pub(crate) fn try_recv(&self, _rx: &mut ReadEnd) -> Option<Outgoing> {
+        let mut queue = self.lock_queue();
+        let out = queue.items.pop_front();
+        if queue.items.is_empty() && queue.items.capacity() > KEPT_QUEUE_CAPACITY {
+            queue.items = VecDeque::new();
+        }
+        out
+    }
+
+    /// Waits until no transport holds the read end, then takes it.
+    pub(crate) async fn take_rx_when_free(&self) -> ReadEnd {
         loop {
             let returned = self.rx_returned.notified();
             if let Some(rx) = self.take_rx() {
@@ -321,7 +383,7 @@ impl<D> Session<D> {
 
     /// Whether a poll is pending (holds the queue).
     pub(crate) fn poll_pending(&self) -> bool {
-        self.rx.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+        self.lock_queue().read_end_taken
     }
 
     pub(crate) async fn pong_received(&self) {
@@ -336,5 +398,91 @@ impl<D> std::fmt::Debug for Session<D> {
             .field("transport", &self.transport())
             .field("closed", &self.close_reason())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(limit: usize) -> Session<()> {
+        let handshake = Handshake { query: String::new(), headers: HeaderMap::new(), remote: None };
+        Session::new(Sid::random(), (), handshake, Transport::WebSocket, limit)
+    }
+
+    fn text(s: &'static str) -> Outgoing {
+        Outgoing::One(Frame::Text(s.into()))
+    }
+
+    fn queued_capacity(session: &Session<()>) -> usize {
+        session.lock_queue().items.capacity()
+    }
+
+    #[test]
+    fn queue_holds_memory_only_while_it_needs_it() {
+        let session = session(1024);
+        assert_eq!(queued_capacity(&session), 0, "a new session allocates no queue");
+        let mut rx = session.take_rx().expect("free");
+        for _ in 0..500 {
+            session.send(text("2")).expect("room in the queue");
+        }
+        assert!(queued_capacity(&session) >= 500);
+        let mut read = 0;
+        while session.try_recv(&mut rx).is_some() {
+            read += 1;
+        }
+        assert_eq!(read, 500, "everything queued is read, in one piece");
+        assert_eq!(queued_capacity(&session), 0, "a drained burst gives its memory back");
+        session.send(text("2")).unwrap();
+        session.try_recv(&mut rx).unwrap();
+        assert!(queued_capacity(&session) <= KEPT_QUEUE_CAPACITY, "small use keeps a small buffer");
+        session.return_rx(rx);
+    }
+
+    #[test]
+    fn one_read_end_at_a_time() {
+        let session = session(4);
+        let rx = session.take_rx().expect("free");
+        assert!(session.take_rx().is_none(), "the read end is taken");
+        assert!(session.poll_pending());
+        session.return_rx(rx);
+        assert!(!session.poll_pending());
+        let rx = session.take_rx().expect("given back");
+        session.return_rx(rx);
+    }
+
+    #[test]
+    fn a_full_queue_closes_the_session_as_a_slow_consumer() {
+        let session = session(2);
+        session.send(text("a")).unwrap();
+        session.send(text("b")).unwrap();
+        assert_eq!(session.send(text("c")), Err(SendError::SlowConsumer));
+        assert_eq!(session.close_reason(), Some(CloseReason::SlowConsumer));
+        assert_eq!(session.send(text("d")), Err(SendError::Closed), "still refused once closed");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_reader_wakes_for_the_first_item_and_reads_in_order() {
+        let session = Arc::new(session(16));
+        let reader = {
+            let session = session.clone();
+            tokio::spawn(async move {
+                let mut rx = session.take_rx().expect("free");
+                let mut got = Vec::new();
+                while got.len() < 3 {
+                    let out = session.recv(&mut rx).await;
+                    if let Frame::Text(text) = &out.frames()[0] {
+                        got.push(text.to_string());
+                    }
+                }
+                session.return_rx(rx);
+                got
+            })
+        };
+        tokio::task::yield_now().await;
+        for s in ["a", "b", "c"] {
+            session.send(text(s)).unwrap();
+        }
+        assert_eq!(reader.await.unwrap(), ["a", "b", "c"]);
     }
 }

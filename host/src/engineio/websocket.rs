@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
 use super::packet::{self, Frame, Incoming};
+use super::session::ReadEnd;
 use super::{CloseReason, Engine, Handler, Handshake, HttpResponse, Outgoing, RequestError, Session, Transport, protocol_error};
 
 /// Bytes tungstenite allocates up front per connection to read frames into. Chat-sized
@@ -115,7 +116,7 @@ async fn open<H: Handler>(engine: Engine<H>, handshake: Handshake, mut ws: Ws) {
     }
     engine.handler().on_open(&session);
     let rx = session.take_rx().expect("a new session's queue is free");
-    serve(&engine, &session, ws, rx).await;
+    spawn_serve(engine, session, ws, rx);
 }
 
 /// Probes and completes an upgrade from long-polling. On failure the WebSocket is closed
@@ -138,7 +139,18 @@ async fn upgrade<H: Handler>(engine: Engine<H>, session: Arc<Session<H::Data>>, 
         rx = session.take_rx_when_free() => rx,
         _ = session.closed_token().cancelled() => return,
     };
-    serve(&engine, &session, ws, rx).await;
+    spawn_serve(engine, session, ws, rx);
+}
+
+/// Carries the session on its own task from here on. The task that accepted and set up
+/// the connection ends, so an idle connection keeps only [`serve`]'s state alive, not the
+/// upgrade's and the handshake's as well.
+fn spawn_serve<H: Handler>(engine: Engine<H>, session: Arc<Session<H::Data>>, ws: Ws, rx: ReadEnd) {
+    let tasks = engine.inner.tasks.clone();
+    tasks.spawn(async move {
+        let rx = serve(&engine, &session, ws, rx).await;
+        session.return_rx(rx);
+    });
 }
 
 /// Runs the probe exchange up to and including the client's `5`.
@@ -162,12 +174,13 @@ async fn probe<D>(session: &Session<D>, ws: &mut Ws) -> Result<(), &'static str>
 }
 
 /// Carries the session until it closes: writes queued frames, reads the client's.
+/// Returns the queue's read end.
 async fn serve<H: Handler>(
     engine: &Engine<H>,
     session: &Arc<Session<H::Data>>,
     mut ws: Ws,
-    mut rx: tokio::sync::mpsc::Receiver<Outgoing>,
-) {
+    mut rx: ReadEnd,
+) -> ReadEnd {
     let closed = session.closed_token().clone();
     // Why the server closes the WebSocket, when it is for a reason the client should see.
     let mut close_frame = None;
@@ -175,10 +188,9 @@ async fn serve<H: Handler>(
         tokio::select! {
             biased;
             _ = closed.cancelled() => break,
-            out = rx.recv() => {
-                let Some(out) = out else { break };
+            out = session.recv(&mut rx) => {
                 let written = tokio::select! {
-                    result = write_batch(&mut ws, out, &mut rx) => result,
+                    result = write_batch(&mut ws, out, session, &mut rx) => result,
                     _ = closed.cancelled() => break,
                 };
                 if written.is_err() {
@@ -204,13 +216,15 @@ async fn serve<H: Handler>(
         }
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(close_frame)).await;
+    rx
 }
 
 /// Writes `first` and whatever else is queued (up to [`MAX_BATCH`]), then flushes once.
-async fn write_batch(
+async fn write_batch<D>(
     ws: &mut Ws,
     first: Outgoing,
-    rx: &mut tokio::sync::mpsc::Receiver<Outgoing>,
+    session: &Session<D>,
+    rx: &mut ReadEnd,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let mut next = Some(first);
     let mut count = 0;
@@ -225,7 +239,7 @@ async fn write_batch(
         }
         count += 1;
         if count < MAX_BATCH {
-            next = rx.try_recv().ok();
+            next = session.try_recv(rx);
         }
     }
     ws.flush().await

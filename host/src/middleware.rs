@@ -4,7 +4,8 @@
 //! (`allow` merges attached data, `reject` stops with CONNECT_ERROR); for an event, every
 //! plugin decides in turn (`allow`, `modify` hands the rewritten event on, `reject` and
 //! `handled` answer the client's ack and stop, `disconnect` stops); what survives reaches
-//! the relay. Notifications (connected, room joined/left, disconnect) go to every plugin.
+//! the relay. Notifications (connected, room joined/left, disconnect) go to every plugin
+//! that asked for them: a plugin is only ever called for what its `init` declared.
 //!
 //! A plugin that fails while deciding is turned into a verdict here, by its failure
 //! policy: `fail-closed` refuses, `fail-open` carries on as if it had allowed. The chain
@@ -17,7 +18,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::plugin::{
-    ConnectVerdict, EventVerdict, FailurePolicy, PluginError, PluginSlot, Rejection, WitEvent, WitHandshake,
+    ConnectVerdict, EventVerdict, FailurePolicy, Hooks, PluginError, PluginSlot, Rejection, WitEvent, WitHandshake,
     WitPayload, WitSocket,
 };
 use crate::relay::Relay;
@@ -109,23 +110,32 @@ enum Outcome {
 impl Chain {
     /// Tells every plugin about `socket` through `hook`. Notifications have no verdict: a
     /// failure is logged and counted by the slot, and the next plugin is told all the same.
-    fn notify(&self, socket: &Socket, hook: impl Fn(&PluginSlot, &WitSocket) -> Result<(), PluginError>) {
+    /// Only plugins that asked for `which` are told.
+    fn notify(&self, socket: &Socket, which: Hooks, hook: impl Fn(&PluginSlot, &WitSocket) -> Result<(), PluginError>) {
         let links = self.links();
-        if links.plugins.is_empty() {
-            return;
-        }
-        let me = wit_socket(socket);
-        for slot in &links.plugins {
-            let _ = hook(slot, &me);
+        let mut me = None;
+        for slot in links.plugins.iter().filter(|slot| slot.wants(which)) {
+            let _ = hook(slot, me.get_or_insert_with(|| wit_socket(socket)));
         }
     }
 
     fn run_event(&self, links: &Links, socket: &Socket, mut event: Event) -> Outcome {
         let namespace = socket.namespace();
-        let me = wit_socket(socket);
-        let mut current = WitEvent { name: event.name.clone(), payload: wit_payload(&event.payload), wants_ack: event.ack.is_some() };
+        // Built for the first plugin that wants the event: an event no plugin asked for
+        // is not copied at all.
+        let mut me = None;
+        let mut current = None;
         for slot in &links.plugins {
-            let verdict = slot.on_event(namespace, &me, &current);
+            if !slot.wants_event(&event.name) {
+                continue;
+            }
+            let me = me.get_or_insert_with(|| wit_socket(socket));
+            let current = current.get_or_insert_with(|| WitEvent {
+                name: event.name.clone(),
+                payload: wit_payload(&event.payload),
+                wants_ack: event.ack.is_some(),
+            });
+            let verdict = slot.on_event(namespace, me, current);
             let verdict = verdict.and_then(|verdict| self.check_event_verdict(verdict));
             if !socket.connected() {
                 return Outcome::Stop;
@@ -135,7 +145,7 @@ impl Chain {
                 Ok(Checked::Modify(name, payload, wit)) => {
                     event.name = name;
                     event.payload = payload;
-                    current = wit;
+                    *current = wit;
                     current.wants_ack = event.ack.is_some();
                 }
                 Ok(Checked::Reject(message, data)) => {
@@ -202,7 +212,7 @@ enum Checked {
 impl NamespaceHandler for Chain {
     fn authorize(&self, request: &ConnectRequest<'_>) -> Result<Option<String>, ConnectError> {
         let links = self.links();
-        if links.plugins.is_empty() {
+        if !links.plugins.iter().any(|slot| slot.wants(Hooks::CONNECT)) {
             return Ok(None);
         }
         let handshake = &request.handshake;
@@ -247,7 +257,7 @@ impl NamespaceHandler for Chain {
     }
 
     fn on_connect(&self, socket: &Socket) {
-        self.notify(socket, |slot, me| slot.on_connected(socket.namespace(), me));
+        self.notify(socket, Hooks::CONNECTED, |slot, me| slot.on_connected(socket.namespace(), me));
         self.links().relay.on_connect(socket);
     }
 
@@ -265,14 +275,14 @@ impl NamespaceHandler for Chain {
     }
 
     fn on_join(&self, socket: &Socket, room: &str) {
-        self.notify(socket, |slot, me| slot.on_room_joined(socket.namespace(), me, room));
+        self.notify(socket, Hooks::ROOM_JOINED, |slot, me| slot.on_room_joined(socket.namespace(), me, room));
     }
 
     fn on_leave(&self, socket: &Socket, room: &str) {
-        self.notify(socket, |slot, me| slot.on_room_left(socket.namespace(), me, room));
+        self.notify(socket, Hooks::ROOM_LEFT, |slot, me| slot.on_room_left(socket.namespace(), me, room));
     }
 
     fn on_disconnect(&self, socket: &Socket, reason: DisconnectReason) {
-        self.notify(socket, |slot, me| slot.on_disconnect(socket.namespace(), me, reason.as_str()));
+        self.notify(socket, Hooks::DISCONNECT, |slot, me| slot.on_disconnect(socket.namespace(), me, reason.as_str()));
     }
 }

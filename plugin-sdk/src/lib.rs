@@ -61,7 +61,7 @@ pub use wit_bindgen as __wit_bindgen;
 
 pub use bindings::roomd::plugin::host::Target;
 pub use bindings::roomd::plugin::types::{
-    ConnectVerdict, Event, EventVerdict, Handshake, Level, Payload, Rejection, Socket,
+    ConnectVerdict, Event, EventFilter, EventVerdict, Handshake, Hooks, Interests, Level, Payload, Rejection, Socket,
 };
 
 /// A roomd plugin: one value of this type lives in each instance (one instance per
@@ -70,6 +70,13 @@ pub trait Plugin: Sized + 'static {
     /// Builds the plugin from its config table (`[plugins.NAME.config]`, as JSON; an
     /// empty object when there is none). An error keeps the plugin from loading.
     fn init(config: &serde_json::Value) -> Result<Self, String>;
+
+    /// The calls this plugin wants, asked once after [`init`](Self::init). roomd skips the
+    /// others entirely, so a plugin that looks at two events costs nothing on the rest.
+    /// Default: every hook and every event.
+    fn interests(&self) -> Interests {
+        Interests::everything()
+    }
 
     /// A client asks to join the namespace. Default: admit.
     fn on_connect(&mut self, _handshake: &Handshake) -> ConnectVerdict {
@@ -116,7 +123,7 @@ macro_rules! export_plugin {
             struct RoomdExport;
 
             impl $crate::bindings::Guest for RoomdExport {
-                fn init(config: String) -> Result<(), String> {
+                fn init(config: String) -> Result<$crate::Interests, String> {
                     $crate::__runtime::init::<$plugin>(&config)
                 }
                 fn on_connect(handshake: $crate::Handshake) -> $crate::ConnectVerdict {
@@ -163,7 +170,7 @@ pub mod __runtime {
     }
 
     /// Parses the config and builds the plugin value.
-    pub fn init<P: Plugin>(config: &str) -> Result<(), String> {
+    pub fn init<P: Plugin>(config: &str) -> Result<crate::Interests, String> {
         let config: serde_json::Value =
             serde_json::from_str(config).map_err(|e| format!("plugin config is not JSON: {e}"))?;
         // A panic's message goes to roomd's log, not to stderr; the panic then traps and
@@ -171,8 +178,9 @@ pub mod __runtime {
         #[cfg(target_arch = "wasm32")]
         std::panic::set_hook(Box::new(|info| crate::host::log(crate::Level::Error, &info.to_string())));
         let plugin = P::init(&config)?;
+        let interests = plugin.interests();
         STATE.with(|state| *state.borrow_mut() = Some(Box::new(plugin)));
-        Ok(())
+        Ok(interests)
     }
 
     /// Runs `f` on the plugin value. roomd calls `init` before any hook; a hook before it

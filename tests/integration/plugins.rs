@@ -32,6 +32,37 @@ async fn plugins_run_in_order_and_rewrite_events() {
 }
 
 #[tokio::test]
+async fn a_plugin_is_called_only_for_what_it_asked() {
+    // B wants the "say" event and room joins, nothing else: no connects, no other events.
+    let tagger = wasm("tagger");
+    let config = format!(
+        "[plugins.a]\npath = {tagger:?}\n[plugins.a.config]\ntag = \"A\"\n\
+         [plugins.b]\npath = {tagger:?}\n[plugins.b.config]\ntag = \"B\"\nonly_events = [\"say\"]\nhooks = [\"room-joined\"]\n\
+         [[namespace]]\nname = \"/\"\nplugins = [\"a\", \"b\"]\n"
+    );
+    let server = TestServer::start(&config).await;
+    let (mut x, _) = Ws::open(server.addr).await;
+    x.send(r#"40{"deny":"B"}"#).await;
+    let answer = x.text().await;
+    assert!(answer.starts_with(r#"40{"sid":"#), "B never saw the CONNECT it would have refused: {answer}");
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    x.send(r#"42["say","hi"]"#).await;
+    assert_eq!(y.text().await, r#"42["say","hiAB"]"#, "both tag the event B asked for");
+    x.send(r#"427["reject-me"]"#).await;
+    assert_eq!(x.text().await, r#"437[{"ok":false,"error":"rejected by A","data":{"by":"A"}}]"#);
+    x.send(r#"421["whoami"]"#).await;
+    assert_eq!(x.text().await, r#"431[{"tag_A":true}]"#, "only A attached data at connect");
+    x.send(r#"422["plugin-join","lobby"]"#).await;
+    assert_eq!(x.text().await, r#"42["joined","lobby","A"]"#);
+    assert_eq!(x.text().await, r#"42["joined","lobby","B"]"#, "B asked for room joins");
+    assert_eq!(x.text().await, "432[true]");
+    x.send(r#"423["plugin-leave","lobby"]"#).await;
+    assert_eq!(x.text().await, r#"42["left","lobby","A"]"#);
+    assert_eq!(x.text().await, "433[true]", "B did not ask for room leaves");
+    y.expect_silence(QUIET).await;
+}
+
+#[tokio::test]
 async fn rejections_reach_the_client() {
     let server = TestServer::start(&taggers()).await;
     let (mut x, _) = Ws::open(server.addr).await;

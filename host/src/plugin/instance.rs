@@ -9,9 +9,12 @@
 //! store survives). A hot swap builds and initialises the new instance first, then, under
 //! the lock, moves the old instance's snapshot into it: calls that started before finish
 //! on the old code, every later call runs on the new, none runs twice or is lost.
+//!
+//! A plugin declares at `init` which hooks and events it wants ([`Interests`]); the slot
+//! answers the rest itself — allow, or nothing — without entering the instance.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store};
@@ -19,7 +22,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings;
 use super::bindings::roomd::plugin::types::{
-    ConnectVerdict, Event as WitEvent, EventVerdict, Handshake as WitHandshake, Socket as WitSocket,
+    ConnectVerdict, Event as WitEvent, EventFilter, EventVerdict, Handshake as WitHandshake, Hooks, Interests,
+    Socket as WitSocket,
 };
 use super::kv::{KeyValue, Scope};
 use super::{Code, EPOCH_TICK, PluginError, PluginSpec, RUNTIME, SETUP_TIMEOUT};
@@ -95,6 +99,8 @@ impl WasiView for HostState {
 struct Instance {
     store: Store<HostState>,
     exports: bindings::Plugin,
+    /// What its `init` asked to be called for.
+    interests: Interests,
 }
 
 fn deadline_ticks(spec: &PluginSpec) -> u64 {
@@ -126,7 +132,7 @@ impl Instance {
             .map_err(|e| PluginError::Load(format!("cannot instantiate: {e:#}")))?;
         store.set_epoch_deadline(ticks(SETUP_TIMEOUT));
         match exports.call_init(&mut store, &spec.config) {
-            Ok(Ok(())) => Ok(Instance { store, exports }),
+            Ok(Ok(interests)) => Ok(Instance { store, exports, interests }),
             Ok(Err(message)) => Err(PluginError::Load(format!("init refused its config: {message}"))),
             Err(error) => Err(PluginError::Load(format!("init failed: {}", classify(error, store.data().limits.exceeded)))),
         }
@@ -168,7 +174,19 @@ pub struct PluginSlot {
     /// short (bounded by its epoch deadline), and the lock is never held across an
     /// `.await` or while deferred actions run.
     live: Mutex<Live>,
+    /// What the live code asked to be called for. Kept apart from `live` so that deciding
+    /// to skip a call never waits for a call in progress; locked only to read or replace.
+    interests: RwLock<Arc<Interests>>,
     failures: AtomicU64,
+}
+
+/// Whether `interests` want `on-event` for the event `name`.
+fn wants_event(interests: &Interests, name: &str) -> bool {
+    match &interests.events {
+        EventFilter::All => true,
+        EventFilter::Only(names) => names.iter().any(|n| n == name),
+        EventFilter::AllExcept(names) => !names.iter().any(|n| n == name),
+    }
 }
 
 impl PluginSlot {
@@ -181,6 +199,7 @@ impl PluginSlot {
             name: spec.name.clone(),
             kv,
             scope,
+            interests: RwLock::new(Arc::new(instance.interests.clone())),
             live: Mutex::new(Live { spec, code, instance: Some(instance) }),
             failures: AtomicU64::new(0),
         })
@@ -203,6 +222,25 @@ impl PluginSlot {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the plugin asked to be called for.
+    pub fn interests(&self) -> Arc<Interests> {
+        self.interests.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether the plugin wants `hook` called.
+    pub fn wants(&self, hook: Hooks) -> bool {
+        self.interests.read().unwrap_or_else(|e| e.into_inner()).hooks.contains(hook)
+    }
+
+    /// Whether the plugin wants `on-event` for the event `name`.
+    pub fn wants_event(&self, name: &str) -> bool {
+        wants_event(&self.interests.read().unwrap_or_else(|e| e.into_inner()), name)
+    }
+
+    fn set_interests(&self, interests: &Interests) {
+        *self.interests.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(interests.clone());
     }
 
     /// Replaces the code (and config) the slot runs, carrying the state across through
@@ -240,37 +278,56 @@ impl PluginSlot {
             Ok(Err(message)) => return Err(PluginError::Load(format!("restore refused the state: {message}"))),
             Err(error) => return Err(PluginError::Load(format!("restore failed: {error:#}"))),
         }
+        self.set_interests(&next.interests);
         *live = Live { spec, code, instance: Some(next) };
         Ok(())
     }
 
-    /// Asks the plugin about a connection.
+    /// Asks the plugin about a connection (admitted unasked if it does not want to know).
     pub fn on_connect(&self, namespace: &Namespace, handshake: &WitHandshake) -> Result<ConnectVerdict, PluginError> {
+        if !self.wants(Hooks::CONNECT) {
+            return Ok(ConnectVerdict::Allow(None));
+        }
         self.call(namespace, |plugin, store| plugin.call_on_connect(store, handshake))
     }
 
     /// Tells the plugin a socket has connected.
     pub fn on_connected(&self, namespace: &Namespace, socket: &WitSocket) -> Result<(), PluginError> {
+        if !self.wants(Hooks::CONNECTED) {
+            return Ok(());
+        }
         self.call(namespace, |plugin, store| plugin.call_on_connected(store, socket))
     }
 
-    /// Asks the plugin about an event.
+    /// Asks the plugin about an event (allowed unasked if it is not among its interests).
     pub fn on_event(&self, namespace: &Namespace, socket: &WitSocket, event: &WitEvent) -> Result<EventVerdict, PluginError> {
+        if !self.wants_event(&event.name) {
+            return Ok(EventVerdict::Allow);
+        }
         self.call(namespace, |plugin, store| plugin.call_on_event(store, socket, event))
     }
 
     /// Tells the plugin a socket entered a room.
     pub fn on_room_joined(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
+        if !self.wants(Hooks::ROOM_JOINED) {
+            return Ok(());
+        }
         self.call(namespace, |plugin, store| plugin.call_on_room_joined(store, socket, room))
     }
 
     /// Tells the plugin a socket left a room.
     pub fn on_room_left(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
+        if !self.wants(Hooks::ROOM_LEFT) {
+            return Ok(());
+        }
         self.call(namespace, |plugin, store| plugin.call_on_room_left(store, socket, room))
     }
 
     /// Tells the plugin a socket is disconnecting.
     pub fn on_disconnect(&self, namespace: &Namespace, socket: &WitSocket, reason: &str) -> Result<(), PluginError> {
+        if !self.wants(Hooks::DISCONNECT) {
+            return Ok(());
+        }
         self.call(namespace, |plugin, store| plugin.call_on_disconnect(store, socket, reason))
     }
 
@@ -285,7 +342,10 @@ impl PluginSlot {
             let live = &mut *live;
             if live.instance.is_none() {
                 match Instance::new(&live.code, &live.spec, self.kv.clone(), self.scope.clone()) {
-                    Ok(fresh) => live.instance = Some(fresh),
+                    Ok(fresh) => {
+                        self.set_interests(&fresh.interests);
+                        live.instance = Some(fresh);
+                    }
                     Err(error) => return Err(self.failed(error)),
                 }
             }

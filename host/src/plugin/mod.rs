@@ -28,8 +28,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config as WasmConfig, Engine};
 
 pub use bindings::roomd::plugin::types::{
-    ConnectVerdict, Event as WitEvent, EventVerdict, Handshake as WitHandshake, Payload as WitPayload,
-    Rejection, Socket as WitSocket,
+    ConnectVerdict, Event as WitEvent, EventFilter, EventVerdict, Handshake as WitHandshake, Hooks, Interests,
+    Payload as WitPayload, Rejection, Socket as WitSocket,
 };
 pub use instance::{Deferred, PluginSlot, Prepared};
 
@@ -123,6 +123,10 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     let mut config = WasmConfig::new();
     config.epoch_interruption(true);
     config.wasm_component_model(true);
+    // For `perf`: name the compiled plugin functions in /tmp/perf-<pid>.map.
+    if std::env::var_os("ROOMD_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let engine = Engine::new(&config).expect("wasmtime engine configuration is valid");
     let mut linker = Linker::new(&engine);
     wasi::add_to_linker(&mut linker).expect("WASI links");

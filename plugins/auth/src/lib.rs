@@ -10,7 +10,7 @@
 mod policy;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
-use roomd_plugin_sdk::{ConnectVerdict, Event, EventVerdict, Handshake, Plugin, Socket, export_plugin};
+use roomd_plugin_sdk::{ConnectVerdict, Event, EventVerdict, Handshake, Hooks, Interests, Plugin, Socket, export_plugin};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -120,22 +120,46 @@ impl Auth {
         if event.name != "join" && event.name != "publish" {
             return None;
         }
-        let args = event.payload.values();
-        let rooms: Vec<String> = match event.name.as_str() {
-            "join" => policy::room_names(args.first()?),
-            "publish" => policy::room_names(args.first()?.get("to")?),
-            _ => return None,
+        // Only the socket's patterns and the room names are read, never the rest of the
+        // message: this runs on every publish.
+        // A socket this plugin did not admit (no patterns attached) is not its to police.
+        let data: Attached = serde_json::from_str(&socket.data).ok()?;
+        let room_patterns = data.room_patterns?;
+        if room_patterns.iter().any(|p| p == "*") {
+            return None;
+        }
+        let user = data.user.id.unwrap_or_default();
+        let patterns: Vec<String> = room_patterns.iter().map(|p| p.replace("{user}", &user)).collect();
+        let rooms = match event.name.as_str() {
+            "join" => policy::room_names(&event.payload.first::<Value>()?),
+            _ => policy::room_names(&event.payload.first::<Envelope>()?.to),
         };
-        let data = socket.data_json();
-        let user = data["user"]["id"].as_str().unwrap_or_default().to_owned();
-        let patterns: Vec<String> =
-            data["room_patterns"].as_array()?.iter().filter_map(|p| p.as_str()).map(|p| p.replace("{user}", &user)).collect();
         let forbidden = rooms.into_iter().find(|room| !patterns.iter().any(|p| matches(p, room)))?;
         Some(EventVerdict::Reject(roomd_plugin_sdk::Rejection::with_data(
             format!("room {forbidden:?} is not allowed for this user"),
             &json!({ "code": "forbidden_room", "room": forbidden }),
         )))
     }
+}
+
+/// What [`Auth::attachment`] put on the socket, as far as the room policy reads it.
+#[derive(Deserialize)]
+struct Attached {
+    #[serde(default)]
+    user: AttachedUser,
+    room_patterns: Option<Vec<String>>,
+}
+
+#[derive(Default, Deserialize)]
+struct AttachedUser {
+    id: Option<String>,
+}
+
+/// A `publish` envelope, as far as the room policy reads it.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    to: Value,
 }
 
 impl Plugin for Auth {
@@ -182,6 +206,11 @@ impl Plugin for Auth {
                 reject(code, retry, &format!("invalid token: {code}"))
             }
         }
+    }
+
+    fn interests(&self) -> Interests {
+        // Connections to check, and the two room requests the policy covers.
+        Interests::everything().hooks(Hooks::CONNECT).only_events(["join", "publish"])
     }
 
     fn on_event(&mut self, socket: &Socket, event: &Event) -> EventVerdict {

@@ -124,3 +124,21 @@ fn claims_are_attached_and_rooms_enforced() {
     assert_eq!(rejection.message, "room \"room-1\" is not allowed for this user");
     assert!(matches!(auth.on_event(&socket, &Event::new("join", &[json!("ops")])), EventVerdict::Allow));
 }
+
+#[test]
+fn asks_only_for_connects_and_room_requests() {
+    let auth = plugin(json!({}));
+    let interests = auth.interests();
+    assert!(interests.wants(roomd_plugin_sdk::Hooks::CONNECT));
+    assert!(!interests.wants(roomd_plugin_sdk::Hooks::CONNECTED) && !interests.wants(roomd_plugin_sdk::Hooks::DISCONNECT));
+    assert!(interests.wants_event("join") && interests.wants_event("publish"));
+    assert!(!interests.wants_event("chat") && !interests.wants_event("leave"));
+}
+
+#[test]
+fn sockets_it_did_not_admit_are_not_policed() {
+    let mut auth = plugin(json!({ "default_rooms": ["room-*"] }));
+    let stranger = Socket { id: "s9".into(), namespace: "/chat".into(), data: "{}".into() };
+    let verdict = auth.on_event(&stranger, &Event::new("join", &[json!("admin")]));
+    assert!(matches!(verdict, EventVerdict::Allow));
+}

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use roomd_plugin_sdk::{Event, EventVerdict, Payload, Plugin, Socket, export_plugin, host};
+use roomd_plugin_sdk::{Event, EventVerdict, Hooks, Interests, Payload, Plugin, Socket, export_plugin, host};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -155,6 +155,13 @@ impl Plugin for Presence {
     fn init(config: &Value) -> Result<Self, String> {
         let config: Config = serde_json::from_value(config.clone()).map_err(|e| format!("presence config: {e}"))?;
         Ok(Presence { max_users: config.max_users })
+    }
+
+    fn interests(&self) -> Interests {
+        // Arrivals and departures, and the one request it answers; never a chat message.
+        Interests::everything()
+            .hooks(Hooks::CONNECTED | Hooks::ROOM_JOINED | Hooks::ROOM_LEFT | Hooks::DISCONNECT)
+            .only_events(["presence:list"])
     }
 
     fn on_connected(&mut self, socket: &Socket) {

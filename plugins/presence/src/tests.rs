@@ -70,3 +70,14 @@ fn large_rooms_get_counts_and_the_namespace_is_tracked_too() {
     assert_eq!(states[2].args[0], json!({ "room": "big", "count": 3 }));
     assert!(Presence::init(&json!({ "max": 1 })).is_err());
 }
+
+#[test]
+fn asks_for_arrivals_departures_and_its_request_only() {
+    let presence = Presence::init(&json!({})).unwrap();
+    let interests = presence.interests();
+    use roomd_plugin_sdk::Hooks;
+    assert!(interests.wants(Hooks::CONNECTED | Hooks::ROOM_JOINED | Hooks::ROOM_LEFT | Hooks::DISCONNECT));
+    assert!(!interests.wants(Hooks::CONNECT), "admits everyone without being asked");
+    assert!(interests.wants_event("presence:list"));
+    assert!(!interests.wants_event("publish") && !interests.wants_event("chat"));
+}

@@ -7,7 +7,7 @@
 //! event goes nowhere). Extra denied and allowed words come from config and change with a
 //! hot reload of `config.toml`.
 
-use roomd_plugin_sdk::{Event, EventVerdict, Payload, Plugin, Rejection, Socket, export_plugin};
+use roomd_plugin_sdk::{Event, EventVerdict, Hooks, Interests, Payload, Plugin, Rejection, Socket, export_plugin};
 use rustrict::{Censor, Trie, Type};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -72,6 +72,11 @@ pub struct Profanity {
 }
 
 impl Profanity {
+    /// Whether `text` holds anything at or above the threshold.
+    fn offends(&self, text: &str) -> bool {
+        Censor::from_str(text).with_trie(self.trie).with_censor_threshold(self.threshold).analyze().is(self.threshold)
+    }
+
     /// `text` with offending words starred out, or `None` when it is clean.
     fn censor(&self, text: &str) -> Option<String> {
         let (censored, analysis) =
@@ -126,13 +131,27 @@ impl Plugin for Profanity {
         Ok(filter)
     }
 
+    fn interests(&self) -> Interests {
+        let interests = Interests::everything().hooks(Hooks::empty());
+        if self.events.is_empty() {
+            interests.events_except(["join", "leave"])
+        } else {
+            interests.only_events(self.events.iter().cloned())
+        }
+    }
+
     fn on_event(&mut self, _socket: &Socket, event: &Event) -> EventVerdict {
         if !self.checks(&event.name) {
             return EventVerdict::Allow;
         }
-        let mut values = event.payload.values();
         // A publish envelope names rooms and an event, not words anyone reads.
         let skip = usize::from(event.name == "publish");
+        // Most messages are clean: read their strings where they lie, and build values
+        // only for one that needs rewriting.
+        if !strings::any(&event.payload.args, skip, &mut |text| self.offends(text)) {
+            return EventVerdict::Allow;
+        }
+        let mut values = event.payload.values();
         let found = values.iter_mut().skip(skip).fold(false, |found, value| self.scrub(value) | found);
         match (found, self.mode) {
             (false, _) => EventVerdict::Allow,
@@ -150,6 +169,8 @@ impl Plugin for Profanity {
 }
 
 export_plugin!(Profanity);
+
+mod strings;
 
 #[cfg(test)]
 mod tests;

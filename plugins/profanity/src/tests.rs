@@ -91,3 +91,14 @@ fn mask_rewrites_nested_strings_and_reject_refuses() {
     assert!(matches!(only_chat.on_event(&socket(), &Event::new("status", &[json!("fuck")])), EventVerdict::Allow));
 }
 
+
+#[test]
+fn asks_for_the_events_it_checks_and_no_hooks() {
+    use roomd_plugin_sdk::Hooks;
+    let every = plugin(json!({})).interests();
+    assert!(every.wants_event("chat") && every.wants_event("publish"));
+    assert!(!every.wants_event("join") && !every.wants_event("leave"), "room requests carry no prose");
+    assert!(!every.wants(Hooks::CONNECT) && !every.wants(Hooks::DISCONNECT));
+    let some = plugin(json!({ "events": ["chat"] })).interests();
+    assert!(some.wants_event("chat") && !some.wants_event("publish"));
+}

@@ -1,12 +1,16 @@
 //! A plugin whose every action is visible, to pin the chain: it tags what passes through
-//! with its configured `tag`, and performs host actions on request.
+//! with its configured `tag`, and performs host actions on request. Config may narrow
+//! what it is called for: `only_events` (event names) and `hooks` (hook names).
 
-use roomd_plugin_sdk::{ConnectVerdict, Event, EventVerdict, Handshake, Payload, Plugin, Socket, export_plugin, host};
+use roomd_plugin_sdk::{
+    ConnectVerdict, Event, EventVerdict, Handshake, Hooks, Interests, Payload, Plugin, Socket, export_plugin, host,
+};
 use serde_json::{Value, json};
 
 /// See the crate docs.
 pub struct Tagger {
     tag: String,
+    interests: Interests,
 }
 
 impl Tagger {
@@ -18,7 +22,30 @@ impl Tagger {
 impl Plugin for Tagger {
     fn init(config: &Value) -> Result<Self, String> {
         let tag = config["tag"].as_str().ok_or("config needs a string `tag`")?;
-        Ok(Tagger { tag: tag.to_owned() })
+        let mut interests = Interests::everything();
+        if let Some(names) = config["only_events"].as_array() {
+            interests = interests.only_events(names.iter().filter_map(Value::as_str));
+        }
+        if let Some(names) = config["hooks"].as_array() {
+            let mut hooks = Hooks::empty();
+            for name in names.iter().filter_map(Value::as_str) {
+                hooks = hooks
+                    | match name {
+                        "connect" => Hooks::CONNECT,
+                        "connected" => Hooks::CONNECTED,
+                        "room-joined" => Hooks::ROOM_JOINED,
+                        "room-left" => Hooks::ROOM_LEFT,
+                        "disconnect" => Hooks::DISCONNECT,
+                        other => return Err(format!("unknown hook {other:?}")),
+                    };
+            }
+            interests = interests.hooks(hooks);
+        }
+        Ok(Tagger { tag: tag.to_owned(), interests })
+    }
+
+    fn interests(&self) -> Interests {
+        self.interests.clone()
     }
 
     fn on_connect(&mut self, handshake: &Handshake) -> ConnectVerdict {

@@ -69,12 +69,17 @@ pub struct Profanity {
     /// The built-in word list plus config's words. `Censor` wants a `'static` trie; one is
     /// leaked per instance, and instances are only made at load and on a swap.
     trie: &'static Trie,
+    /// The analyser for the common case, a clean message (see [`Profanity::offends`]).
+    analyzer: Censor<std::vec::IntoIter<char>>,
 }
 
 impl Profanity {
-    /// Whether `text` holds anything at or above the threshold.
-    fn offends(&self, text: &str) -> bool {
-        Censor::from_str(text).with_trie(self.trie).with_censor_threshold(self.threshold).analyze().is(self.threshold)
+    /// Whether `text` holds anything at or above the threshold. The analyser is reused
+    /// across messages, so its match tables are allocated once, not per message.
+    fn offends(&mut self, text: &str) -> bool {
+        let chars: Vec<char> = text.chars().collect();
+        self.analyzer.reset(chars.into_iter());
+        self.analyzer.analyze().is(self.threshold)
     }
 
     /// `text` with offending words starred out, or `None` when it is clean.
@@ -119,15 +124,15 @@ impl Plugin for Profanity {
         for word in &config.allow {
             trie.set(&word.to_lowercase(), Type::SAFE);
         }
-        let filter = Profanity {
-            mode: config.mode,
-            events: config.events,
-            threshold: config.threshold.as_type(),
-            trie: Box::leak(Box::new(trie)),
-        };
+        let threshold = config.threshold.as_type();
+        let trie: &'static Trie = Box::leak(Box::new(trie));
+        let mut analyzer = Censor::new(Vec::new().into_iter());
+        analyzer.with_trie(trie).with_censor_threshold(threshold);
+        let mut filter = Profanity { mode: config.mode, events: config.events, threshold, trie, analyzer };
         // rustrict builds its tables lazily; do it here, under init's generous deadline,
         // rather than in the first event's hook.
         let _ = filter.censor("warm up the f1lter");
+        let _ = filter.offends("warm up the f1lter");
         Ok(filter)
     }
 

@@ -26,6 +26,10 @@
 //! export_plugin!(Blocklist);
 //! ```
 //!
+//! A plugin that needs only some hooks or events says so in [`Plugin::interests`];
+//! roomd then never calls it for the rest, which is what keeps a chain cheap on the
+//! messages it does not care about.
+//!
 //! Build it with `cargo build --release --target wasm32-wasip2` and point a
 //! `[plugins.NAME]` table of roomd's `config.toml` at the `.wasm`.
 //!

@@ -41,6 +41,53 @@ async fn dynamic_namespaces_are_separate_per_name() {
 }
 
 #[tokio::test]
+async fn an_emptied_dynamic_namespace_is_dropped_however_its_last_socket_left() {
+    let server = TestServer::start(TWO_NAMESPACES).await;
+    let exists = |name: &str| server.io.of(name).is_some();
+
+    // The client leaves.
+    let (mut a, _) = Ws::socket(server.addr, "/team-a").await;
+    assert!(exists("/team-a"));
+    a.send("41/team-a,").await;
+    eventually(|| !exists("/team-a")).await;
+
+    // The server disconnects the last socket.
+    let (mut b, _) = Ws::socket(server.addr, "/team-b").await;
+    let (mut b2, _) = Ws::socket(server.addr, "/team-b").await;
+    let ns = server.io.of("/team-b").unwrap();
+    ns.sockets()[0].disconnect();
+    assert!(exists("/team-b"), "one socket is left");
+    ns.sockets()[0].disconnect();
+    assert!(!exists("/team-b"), "dropped with the last socket");
+    assert_eq!(b.text().await, "41/team-b,");
+    assert_eq!(b2.text().await, "41/team-b,");
+
+    // The connection closes.
+    let (c, _) = Ws::socket(server.addr, "/team-c").await;
+    drop(c);
+    eventually(|| !exists("/team-c")).await;
+
+    // A configured namespace stays, and a dropped name comes back on the next CONNECT.
+    let (d, _) = Ws::socket(server.addr, "/chat").await;
+    drop(d);
+    let (mut again, _) = Ws::socket(server.addr, "/team-b").await;
+    assert!(exists("/team-b") && exists("/chat"));
+    again.send(r#"42/team-b,["still works"]"#).await;
+    again.expect_silence(Duration::from_millis(100)).await;
+}
+
+/// Waits (up to 5 s) until `condition` holds.
+async fn eventually(condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition not met in 5 s");
+}
+
+#[tokio::test]
 async fn binary_events_are_relayed_intact_and_acked() {
     let server = TestServer::start("").await;
     let (mut a, _) = Ws::socket(server.addr, "/").await;

@@ -6,7 +6,6 @@
 //! one place ([`protocol_error`]); an unknown namespace is answered with
 //! `CONNECT_ERROR {"message":"Invalid namespace"}`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
@@ -17,6 +16,7 @@ use super::payload::{self, Payload};
 use super::{
     ConnectRequest, DisconnectReason, Event, Namespace, NamespaceHandler, SocketIoConfig, new_adapter,
 };
+use super::namespace::Registry;
 use super::socket::Socket;
 use crate::engineio::{CloseReason, Frame, Handler, Message, Outgoing, Session};
 use crate::metrics::METRICS;
@@ -24,9 +24,8 @@ use crate::metrics::METRICS;
 /// The Engine.IO handler behind [`SocketIo`].
 pub struct Core {
     pub(super) config: SocketIoConfig,
-    /// Namespaces by name: the configured ones and the dynamic ones created so far. A std
-    /// lock, held for map operations only.
-    pub(super) named: RwLock<HashMap<String, Namespace>>,
+    /// Namespaces by name: the configured ones and the dynamic ones created so far.
+    pub(super) named: Arc<Registry>,
     /// Dynamic namespace patterns, in order. A std lock, held to match a name.
     pub(super) dynamic: RwLock<Vec<(Regex, Arc<dyn NamespaceHandler>)>>,
 }
@@ -90,7 +89,8 @@ impl Core {
             dynamic.iter().find(|(pattern, _)| pattern.is_match(name))?.1.clone()
         };
         let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
-        let ns = named.entry(name.to_owned()).or_insert_with(|| Namespace::new(name.to_owned(), true, handler, new_adapter()));
+        let registry = Some(Arc::downgrade(&self.named));
+        let ns = named.entry(name.to_owned()).or_insert_with(|| Namespace::new(name.to_owned(), registry, handler, new_adapter()));
         Some(ns.clone())
     }
 
@@ -109,18 +109,6 @@ impl Core {
         let socket = make(current.clone());
         current.add(socket.clone());
         socket
-    }
-
-    /// Drops a dynamic namespace that has no socket left, so clients cannot grow the map
-    /// without bound by trying names.
-    fn forget_if_empty(&self, ns: &Namespace) {
-        if !ns.is_dynamic() {
-            return;
-        }
-        let mut named = self.named.write().unwrap_or_else(|e| e.into_inner());
-        if ns.is_empty() && named.get(ns.name()).is_some_and(|current| current.is_same(ns)) {
-            named.remove(ns.name());
-        }
     }
 
     fn connect(&self, session: &ClientSession, nsp: &str, auth: Option<&str>) {
@@ -181,10 +169,7 @@ impl Core {
             Packet::Connect { nsp, auth } => return self.connect(session, nsp, auth),
             Packet::Disconnect { nsp } => {
                 return match session.data().socket(nsp) {
-                    Some(socket) => {
-                        socket.close(DisconnectReason::ClientNamespaceDisconnect);
-                        self.forget_if_empty(socket.namespace());
-                    }
+                    Some(socket) => socket.close(DisconnectReason::ClientNamespaceDisconnect),
                     None => protocol_error(session, "DISCONNECT for a namespace not joined"),
                 };
             }
@@ -256,7 +241,6 @@ impl Handler for Core {
         let sockets = std::mem::take(&mut *session.data().sockets());
         for socket in sockets {
             socket.close(reason.into());
-            self.forget_if_empty(socket.namespace());
         }
     }
 }

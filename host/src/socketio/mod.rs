@@ -162,9 +162,9 @@ impl Builder {
         let named = self
             .named
             .into_iter()
-            .map(|(name, handler)| (name.clone(), Namespace::new(name, false, handler, new_adapter())))
+            .map(|(name, handler)| (name.clone(), Namespace::new(name, None, handler, new_adapter())))
             .collect();
-        let core = Core { config: self.config, named: RwLock::new(named), dynamic: RwLock::new(self.dynamic) };
+        let core = Core { config: self.config, named: Arc::new(RwLock::new(named)), dynamic: RwLock::new(self.dynamic) };
         SocketIo { engine: Engine::new(self.engine, core) }
     }
 }
@@ -202,7 +202,7 @@ impl SocketIo {
 
     /// Serves a new namespace `name` with `handler` from now on.
     pub fn add_namespace(&self, name: &str, handler: Arc<dyn NamespaceHandler>) {
-        let ns = Namespace::new(name.to_owned(), false, handler, new_adapter());
+        let ns = Namespace::new(name.to_owned(), None, handler, new_adapter());
         self.engine.handler().named.write().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), ns);
     }
 

@@ -5,7 +5,8 @@
 //! application's [`NamespaceHandler`] decides who may connect and what events do.
 //! Broadcasts are resolved by the adapter and encoded here, once.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
 
 use super::payload::Payload;
 use super::socket::Socket;
@@ -76,14 +77,19 @@ pub trait NamespaceHandler: Send + Sync + 'static {
     fn on_disconnect(&self, _socket: &Socket, _reason: DisconnectReason) {}
 }
 
+/// The server's namespaces by name. A std lock, held for map operations only; a
+/// namespace's own locks may be taken under it, never the other way round.
+pub(super) type Registry = RwLock<HashMap<String, Namespace>>;
+
 /// A namespace: a cheap-to-clone handle.
 #[derive(Clone)]
 pub struct Namespace(Arc<Inner>);
 
 struct Inner {
     name: String,
-    /// Created on demand from a dynamic pattern (and dropped again when empty).
-    dynamic: bool,
+    /// For a namespace created on demand from a dynamic pattern, the registry it leaves
+    /// when its last socket goes; `None` for a configured one.
+    registry: Option<Weak<Registry>>,
     handler: Arc<dyn NamespaceHandler>,
     adapter: Box<dyn Adapter>,
     /// Connected sockets by id. A std lock: held only for map operations, never while
@@ -92,13 +98,14 @@ struct Inner {
 }
 
 impl Namespace {
+    /// A namespace; `registry` makes it dynamic (see [`Inner::registry`]).
     pub(super) fn new(
         name: String,
-        dynamic: bool,
+        registry: Option<Weak<Registry>>,
         handler: Arc<dyn NamespaceHandler>,
         adapter: Box<dyn Adapter>,
     ) -> Namespace {
-        Namespace(Arc::new(Inner { name, dynamic, handler, adapter, sockets: RwLock::new(SidMap::default()) }))
+        Namespace(Arc::new(Inner { name, registry, handler, adapter, sockets: RwLock::new(SidMap::default()) }))
     }
 
     /// A namespace that no server serves, with the in-memory adapter and a handler that
@@ -106,12 +113,12 @@ impl Namespace {
     pub fn standalone(name: &str) -> Namespace {
         struct Inert;
         impl NamespaceHandler for Inert {}
-        Namespace::new(name.to_owned(), false, Arc::new(Inert), Box::new(crate::adapter::MemoryAdapter::new()))
+        Namespace::new(name.to_owned(), None, Arc::new(Inert), Box::new(crate::adapter::MemoryAdapter::new()))
     }
 
     /// Whether the namespace was created from a dynamic pattern.
     pub fn is_dynamic(&self) -> bool {
-        self.0.dynamic
+        self.0.registry.is_some()
     }
 
     /// The namespace name, e.g. `/` or `/chat`.
@@ -178,6 +185,19 @@ impl Namespace {
         self.0.handler.on_disconnect(socket, reason);
         self.0.adapter.leave_all(socket.id());
         self.0.sockets.write().unwrap_or_else(|e| e.into_inner()).remove(&socket.id());
+        self.forget_if_empty();
+    }
+
+    /// A dynamic namespace left without sockets — however the last one went: the client
+    /// left, the server or a plugin disconnected it, the connection closed — leaves the
+    /// registry, so clients cannot grow it without bound by trying names. A later CONNECT
+    /// creates it afresh.
+    fn forget_if_empty(&self) {
+        let Some(registry) = self.0.registry.as_ref().and_then(Weak::upgrade) else { return };
+        let mut named = registry.write().unwrap_or_else(|e| e.into_inner());
+        if self.is_empty() && named.get(&self.0.name).is_some_and(|current| current.is_same(self)) {
+            named.remove(&self.0.name);
+        }
     }
 
     /// Queues one encoded packet to every socket `options` reaches; returns how many.

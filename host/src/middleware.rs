@@ -220,11 +220,7 @@ impl NamespaceHandler for Chain {
             namespace: request.namespace.name().to_owned(),
             auth: request.auth.unwrap_or("{}").to_owned(),
             query: handshake.query.clone(),
-            headers: handshake
-                .headers
-                .iter()
-                .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
-                .collect(),
+            headers: handshake.headers.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect(),
             address: handshake.remote.map(|a| a.to_string()),
         };
         let mut data = Map::new();

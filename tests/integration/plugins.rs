@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::plugins::wasm;
-use crate::support::{Read, TestServer, Ws, metric_labelled};
+use crate::support::{Polling, Read, TestServer, Ws, metric_labelled, request};
 
 const QUIET: Duration = Duration::from_millis(200);
 
@@ -60,6 +60,30 @@ async fn a_plugin_is_called_only_for_what_it_asked() {
     assert_eq!(x.text().await, r#"42["left","lobby","A"]"#);
     assert_eq!(x.text().await, "433[true]", "B did not ask for room leaves");
     y.expect_silence(QUIET).await;
+}
+
+#[tokio::test]
+async fn plugins_see_the_first_requests_headers_at_every_connect() {
+    let tagger = wasm("tagger");
+    let config = format!(
+        "[plugins.a]\npath = {tagger:?}\n[plugins.a.config]\ntag = \"A\"\n\
+         [[namespace]]\nname = \"/\"\nplugins = [\"a\"]\n[[namespace]]\nname = \"/late\"\nplugins = [\"a\"]\n"
+    );
+    let server = TestServer::start(&config).await;
+    let path = "/socket.io/?EIO=4&transport=polling&room=7";
+    let answer = request(server.addr, "GET", path, &[("x-client", "roomd-test/1.0")], bytes::Bytes::new()).await;
+    let open: serde_json::Value = serde_json::from_str(&answer.body[1..]).unwrap();
+    let session = Polling { addr: server.addr, sid: open["sid"].as_str().unwrap().to_owned() };
+    // Two namespaces, the second joined later: both see the handshake's headers.
+    for nsp in ["", "/late,"] {
+        session.send(&format!(r#"40{nsp}{{"echo_header":"x-client"}}"#)).await;
+        assert!(session.poll().await.body.starts_with(&format!("40{nsp}")));
+        session.send(&format!(r#"42{nsp}1["whoami"]"#)).await;
+        assert_eq!(
+            session.poll().await.body,
+            format!(r#"43{nsp}1[{{"header":"roomd-test/1.0","query":"EIO=4&transport=polling&room=7"}}]"#)
+        );
+    }
 }
 
 #[tokio::test]

@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use http::HeaderMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -127,7 +126,7 @@ pub struct Handshake {
     /// The raw query string of the first request.
     pub query: String,
     /// The headers of the first request.
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// The peer's address.
     pub remote: Option<SocketAddr>,
 }
@@ -149,6 +148,50 @@ struct Queue {
 #[derive(Debug)]
 pub(crate) struct ReadEnd {
     _private: (),
+}
+
+/// The headers a session keeps from its first request, for the layers above (a plugin's
+/// `on_connect` sees them at every CONNECT, however late). Names in lower case; values as
+/// text (bytes that are not UTF-8 become U+FFFD).
+///
+/// Packed into one exactly sized allocation, `name NUL value NUL ...` (HTTP forbids NUL
+/// in both): a session lives as long as its connection, and a `HeaderMap` would cost
+/// it a hash index, a bucket per header and an allocation per value.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    packed: Box<str>,
+}
+
+impl Headers {
+    /// A copy of `map` (never a slice of the connection's read buffer, which it would keep
+    /// alive).
+    pub fn from_map(map: &http::HeaderMap) -> Headers {
+        let mut packed = String::with_capacity(map.iter().map(|(n, v)| n.as_str().len() + v.len() + 2).sum());
+        for (name, value) in map {
+            packed.push_str(name.as_str());
+            packed.push('\0');
+            packed.push_str(&String::from_utf8_lossy(value.as_bytes()));
+            packed.push('\0');
+        }
+        Headers { packed: packed.into_boxed_str() }
+    }
+
+    /// The headers in request order, a repeated name once per value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut parts = self.packed.split_terminator('\0');
+        std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
+    }
+
+    /// The first value of the header `name` (lower case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
 }
 
 /// One Engine.IO session. `D` is the per-session state of the layer above.
@@ -406,7 +449,7 @@ mod tests {
     use super::*;
 
     fn session(limit: usize) -> Session<()> {
-        let handshake = Handshake { query: String::new(), headers: HeaderMap::new(), remote: None };
+        let handshake = Handshake { query: String::new(), headers: Headers::default(), remote: None };
         Session::new(Sid::random(), (), handshake, Transport::WebSocket, limit)
     }
 
@@ -437,6 +480,28 @@ mod tests {
         session.try_recv(&mut rx).unwrap();
         assert!(queued_capacity(&session) <= KEPT_QUEUE_CAPACITY, "small use keeps a small buffer");
         session.return_rx(rx);
+    }
+
+    #[test]
+    fn headers_are_packed_copies_in_request_order() {
+        use http::header::{self, HeaderValue};
+        // hyper parses header values as slices of the connection's read buffer.
+        let buffer = bytes::Bytes::from(vec![b'x'; 8192]);
+        let mut map = http::HeaderMap::new();
+        map.insert(header::USER_AGENT, HeaderValue::from_maybe_shared(buffer.slice(0..16)).unwrap());
+        map.append(header::ACCEPT, HeaderValue::from_static("text/plain"));
+        map.append(header::ACCEPT, HeaderValue::from_static("*/*"));
+        map.insert("x-raw", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        let headers = Headers::from_map(&map);
+        let kept: Vec<_> = headers.iter().collect();
+        assert_eq!(
+            kept,
+            [("user-agent", "xxxxxxxxxxxxxxxx"), ("accept", "text/plain"), ("accept", "*/*"), ("x-raw", "caf\u{fffd}")]
+        );
+        assert_eq!(headers.get("accept"), Some("text/plain"));
+        assert_eq!(headers.get("cookie"), None);
+        assert!(!buffer.as_ptr_range().contains(&headers.get("user-agent").unwrap().as_ptr()), "copied, not a slice");
+        assert_eq!(Headers::default().iter().count(), 0);
     }
 
     #[test]

@@ -53,6 +53,10 @@ impl Plugin for Tagger {
         if auth["deny"].as_str() == Some(self.tag.as_str()) {
             return ConnectVerdict::reject_with(format!("denied by {}", self.tag), &json!({ "by": self.tag }));
         }
+        if let Some(name) = auth["echo_header"].as_str() {
+            // Shows what the plugin sees of the connection's first request.
+            return ConnectVerdict::allow_with(&json!({ "header": handshake.header(name), "query": handshake.query }));
+        }
         ConnectVerdict::allow_with(&json!({ format!("tag_{}", self.tag): true }))
     }
 

@@ -156,12 +156,34 @@ def table(rows):
               + f"  {fmt(r.get('rss_kb_per_conn'), '>6.1f')}   {ratio}")
 
 
+def markdown(rows):
+    """The results as the Markdown table BENCHMARKS.md holds."""
+    fmt = lambda v, f: "—" if v is None else format(v, f)
+    lines = ["| scenario | server | deliveries/s | p50 ms | p99 ms | delivered / expected | KB/conn | connects/s | server RSS MB | loadgen CPU |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        delivered = f"{r['delivered']:,} / {r['expected']:,}" if r.get("expected") is not None else "—"
+        rss = r.get("server_rss_kb")
+        lines.append(f"| {r['scenario']} | {r['server']} | {fmt(r.get('deliveries_per_s'), ',.0f')} | {fmt(r.get('p50_ms'), '.1f')} | "
+                     f"{fmt(r.get('p99_ms'), '.1f')} | {delivered} | {fmt(r.get('rss_kb_per_conn'), '.1f')} | "
+                     f"{fmt(r.get('connects_per_s'), ',.0f')} | {fmt(rss / 1024 if rss else None, '.0f')} | {fmt(r.get('loadgen_cpu_pct'), '.0f')}% |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", help="comma-separated servers to run")
     parser.add_argument("--merge", action="store_true", help="keep rows of servers not run from the last results.json")
+    parser.add_argument("--markdown", action="store_true", help="print the last results.json as BENCHMARKS.md's table and exit")
     args = parser.parse_args()
+    if args.markdown:
+        rows = json.loads((TARGET / "bench" / "results.json").read_text())
+        order = {name: i for i, name in enumerate(["roomd", "roomd+plugins", "raw", "socketioxide", "node"])}
+        scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+        rows.sort(key=lambda r: (scenarios.index(r["scenario"]), order.get(r["server"], 9)))
+        print(markdown(rows))
+        return
     only = set(args.only.split(",")) if args.only else None
     rows = []
     for scenario, label, names, options in plan(args.quick):

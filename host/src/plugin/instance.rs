@@ -411,3 +411,21 @@ fn apply(namespace: &Namespace, deferred: Vec<Deferred>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory limit is tripped end to end by the `chaos` plugin's memory bomb; a Rust
+    /// guest cannot grow its function table, so the table limit is pinned here.
+    #[test]
+    fn growth_past_the_limits_is_refused_and_remembered() {
+        let mut limits = MemoryLimit { max: 32 << 20, exceeded: false };
+        assert!(limits.memory_growing(0, 32 << 20, None).unwrap());
+        assert!(!limits.exceeded);
+        assert!(!limits.memory_growing(32 << 20, (32 << 20) + 65_536, None).unwrap());
+        assert!(limits.exceeded, "remembered, so the trap that follows reads as out of memory");
+        assert!(limits.table_growing(0, MAX_TABLE_ELEMENTS, None).unwrap());
+        assert!(!limits.table_growing(MAX_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS + 1, None).unwrap());
+    }
+}

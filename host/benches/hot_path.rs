@@ -46,21 +46,23 @@ fn broadcast(c: &mut Criterion) {
 }
 
 fn plugin_call(c: &mut Criterion) {
-    let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/dist/tagger.wasm");
-    if !wasm.exists() {
-        eprintln!("skipping the plugin call benchmark: run `make plugins` first");
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/dist");
+    if !dist.join("tagger.wasm").exists() || !dist.join("chaos.wasm").exists() {
+        eprintln!("skipping the plugin call benchmarks: run `make plugins` first");
         return;
     }
-    let spec = Arc::new(PluginSpec {
-        name: Arc::from("tagger"),
-        path: wasm,
-        config: r#"{"tag":"A"}"#.into(),
-        on_error: FailurePolicy::FailClosed,
-        timeout: roomd::plugin::DEFAULT_TIMEOUT,
-        max_memory: roomd::plugin::DEFAULT_MAX_MEMORY,
-    });
-    let code = roomd::plugin::compile(&spec).unwrap();
-    let slot = PluginSlot::new(spec, code, Arc::new(MemoryKv::default()), "/").unwrap();
+    let slot = |name: &str, config: &str| {
+        let spec = Arc::new(PluginSpec {
+            name: Arc::from(name),
+            path: dist.join(format!("{name}.wasm")),
+            config: config.into(),
+            on_error: FailurePolicy::FailClosed,
+            timeout: roomd::plugin::DEFAULT_TIMEOUT,
+            max_memory: roomd::plugin::DEFAULT_MAX_MEMORY,
+        });
+        let code = roomd::plugin::compile(&spec).unwrap();
+        PluginSlot::new(spec, code, Arc::new(MemoryKv::default()), "/").unwrap()
+    };
     let namespace = Namespace::standalone("/");
     let socket = WitSocket { id: Sid::random().to_string(), namespace: "/".into(), data: r#"{"user":{"id":"ada"}}"#.into() };
     let event = WitEvent {
@@ -68,7 +70,14 @@ fn plugin_call(c: &mut Criterion) {
         payload: WitPayload { args: r#"[{"text":"hello there, this is a chat message of ordinary length"}]"#.into(), attachments: Vec::new() },
         wants_ack: false,
     };
-    c.bench_function("plugin on_event (warm instance, allow)", |b| b.iter(|| slot.on_event(&namespace, &socket, &event).unwrap()));
+    // chaos allows "chat" after a string match: the cost of the call itself.
+    let chaos = slot("chaos", "{}");
+    c.bench_function("plugin on_event (warm instance, no-op)", |b| b.iter(|| chaos.on_event(&namespace, &socket, &event).unwrap()));
+    // tagger parses the arguments as JSON values first.
+    let tagger = slot("tagger", r#"{"tag":"A"}"#);
+    c.bench_function("plugin on_event (warm instance, parses the arguments)", |b| {
+        b.iter(|| tagger.on_event(&namespace, &socket, &event).unwrap())
+    });
 }
 
 criterion_group!(benches, codecs, broadcast, plugin_call);

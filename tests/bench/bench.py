@@ -122,20 +122,22 @@ def plan(quick):
     peers = ["roomd", "raw", "socketioxide", "node"]
     if quick:
         return [
-            ("fanout", "fanout-1000", peers, dict(clients=1000, messages=300)),
-            ("chat", "chat-100x20", peers, dict(rooms=100, members=20, messages=10)),
+            ("fanout", "fanout-1000", peers, dict(clients=1000, messages=1000)),
+            ("chat", "chat-100x20", peers, dict(rooms=100, members=20, messages=30)),
             ("idle", "idle-2000", peers, dict(clients=2000)),
-            ("fanout", "fanout-1000", ["roomd+plugins"], dict(clients=1000, messages=300)),
-            ("chat", "chat-100x20", ["roomd+plugins"], dict(rooms=100, members=20, messages=10)),
+            ("fanout", "fanout-1000", ["roomd+plugins"], dict(clients=1000, messages=1000)),
+            ("chat", "chat-100x20", ["roomd+plugins"], dict(rooms=100, members=20, messages=30)),
             ("storm", "connect-storm", ["roomd", "roomd+plugins"], dict(clients=2000)),
         ]
+    # About a second of deliveries per throughput run at roomd's rate: long enough that
+    # one run's figure is steady, short enough for the whole set to take minutes.
     return [
-        ("fanout", "fanout-1000", peers, dict(clients=1000, messages=1000)),
-        ("fanout", "fanout-5000", peers, dict(clients=5000, messages=200)),
-        ("chat", "chat-100x20", peers, dict(rooms=100, members=20, messages=40)),
+        ("fanout", "fanout-1000", peers, dict(clients=1000, messages=3000)),
+        ("fanout", "fanout-5000", peers, dict(clients=5000, messages=600)),
+        ("chat", "chat-100x20", peers, dict(rooms=100, members=20, messages=100)),
         ("idle", "idle-10000", peers, dict(clients=10000)),
-        ("fanout", "fanout-1000", ["roomd+plugins"], dict(clients=1000, messages=1000)),
-        ("chat", "chat-100x20", ["roomd+plugins"], dict(rooms=100, members=20, messages=40)),
+        ("fanout", "fanout-1000", ["roomd+plugins"], dict(clients=1000, messages=3000)),
+        ("chat", "chat-100x20", ["roomd+plugins"], dict(rooms=100, members=20, messages=100)),
         ("storm", "connect-storm", ["roomd", "roomd+plugins", "node", "socketioxide"], dict(clients=5000)),
     ]
 

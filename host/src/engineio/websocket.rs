@@ -15,7 +15,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::packet::{self, Frame, Incoming};
 use super::session::ReadEnd;
@@ -229,12 +229,18 @@ async fn write_batch<D>(
     let mut next = Some(first);
     let mut count = 0;
     while let Some(out) = next.take() {
-        for frame in out.frames() {
+        // A lone frame is moved on, not cloned: one reference-count update fewer per
+        // delivery of a broadcast.
+        let (single, shared) = match out {
+            Outgoing::One(frame) => (Some(frame), None),
+            Outgoing::Many(frames) => (None, Some(frames)),
+        };
+        for frame in single.into_iter().chain(shared.iter().flat_map(|frames| frames.iter().cloned())) {
             match frame {
                 // A noop only ends long-polls; it means nothing on a WebSocket.
                 Frame::Text(text) if text.as_str() == "6" => {}
-                Frame::Text(text) => ws.feed(WsMessage::Text(Utf8Bytes::clone(text))).await?,
-                Frame::Binary(bytes) => ws.feed(WsMessage::Binary(bytes.clone())).await?,
+                Frame::Text(text) => ws.feed(WsMessage::Text(text)).await?,
+                Frame::Binary(bytes) => ws.feed(WsMessage::Binary(bytes)).await?,
             }
         }
         count += 1;

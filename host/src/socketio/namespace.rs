@@ -208,15 +208,16 @@ impl Namespace {
             return 0;
         }
         let out = encode_outgoing(packet::encode_event(&self.0.name, event, payload, None), payload);
-        let targets: Vec<Socket> = {
-            let sockets = self.0.sockets.read().unwrap_or_else(|e| e.into_inner());
-            sids.iter().filter_map(|sid| sockets.get(sid).cloned()).collect()
-        };
         METRICS.broadcasts.inc();
-        for socket in &targets {
+        // Queued under the read lock: a send never waits or calls back into the namespace,
+        // and no socket handle is cloned per recipient.
+        let sockets = self.0.sockets.read().unwrap_or_else(|e| e.into_inner());
+        let mut reached = 0;
+        for socket in sids.iter().filter_map(|sid| sockets.get(sid)) {
             let _ = socket.send(out.clone());
+            reached += 1;
         }
-        targets.len()
+        reached
     }
 }
 

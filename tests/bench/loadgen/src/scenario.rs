@@ -5,7 +5,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use tokio::sync::Notify;
@@ -28,6 +27,8 @@ struct Shared {
     delivered: Cell<u64>,
     /// Deliveries seen out of order by a recipient (per sender).
     reordered: Cell<u64>,
+    /// Text frames received, deliveries or not (to see the server go quiet).
+    frames: Cell<u64>,
     progress: Notify,
     latency_us: RefCell<Histogram<u64>>,
     epoch: Instant,
@@ -41,6 +42,7 @@ impl Shared {
             owed: Cell::new(0),
             delivered: Cell::new(0),
             reordered: Cell::new(0),
+            frames: Cell::new(0),
             progress: Notify::new(),
             latency_us: RefCell::new(Histogram::new_with_bounds(1, 120_000_000, 3).expect("histogram bounds")),
             epoch: Instant::now(),
@@ -92,18 +94,23 @@ fn padding(len: usize) -> String {
     "lorem ipsum dolor sit amet consectetur adipiscing elit ".chars().cycle().take(len).collect()
 }
 
-/// Reads deliveries until `expected` have arrived or the run stalls, recording latency and
-/// counting deliveries that arrive out of order. Pings go unanswered: the benchmark's
-/// servers ping every 60 s, far longer than any run.
-async fn receive(mut stream: SplitStream<Ws>, args: Rc<Args>, shared: Rc<Shared>, expected: u64) {
+/// Reads deliveries until `expected` have arrived, recording latency and counting
+/// deliveries that arrive out of order. A run that stalls is ended by [`watch`], not here:
+/// a timer per message would cost the generator more than the rest of its work. Pings go
+/// unanswered: the benchmark's servers ping every 60 s, far longer than any run.
+async fn receive<S>(mut stream: S, args: Rc<Args>, shared: Rc<Shared>, expected: u64, recipients: u64)
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     let mut got = 0;
     let mut last_seq: Vec<u64> = Vec::new();
     while got < expected {
-        let text = match tokio::time::timeout(STALL, stream.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => text,
-            Ok(Some(Ok(_))) => continue,
+        let text = match stream.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
             _ => return,
         };
+        shared.frames.set(shared.frames.get() + 1);
         let Some((seq, t_us)) = client::parse_delivery(args.protocol, &text) else { continue };
         got += 1;
         // Messages from one sender carry increasing numbers; the sender is seq's high bits.
@@ -115,10 +122,59 @@ async fn receive(mut stream: SplitStream<Ws>, args: Rc<Args>, shared: Rc<Shared>
             shared.reordered.set(shared.reordered.get() + 1);
         }
         last_seq[sender] = seq;
-        let _ = shared.latency_us.borrow_mut().record(shared.now_us().saturating_sub(t_us).max(1));
-        shared.delivered.set(shared.delivered.get() + 1);
-        shared.last_delivery.set(Some(Instant::now()));
-        shared.progress.notify_one();
+        let now = Instant::now();
+        let now_us = now.duration_since(shared.epoch).as_micros() as u64;
+        let _ = shared.latency_us.borrow_mut().record(now_us.saturating_sub(t_us).max(1));
+        let delivered = shared.delivered.get() + 1;
+        shared.delivered.set(delivered);
+        shared.last_delivery.set(Some(now));
+        // One message's worth of room in the window wakes one waiting sender, and so does
+        // a window that has drained.
+        if delivered % recipients == 0 || delivered >= shared.owed.get() {
+            shared.progress.notify_one();
+        }
+    }
+}
+
+/// Resolves once no delivery has arrived for [`STALL`] (the run's lost deliveries are then
+/// reported as such).
+async fn watch(shared: Rc<Shared>) {
+    let mut seen = shared.delivered.get();
+    let mut quiet = Duration::ZERO;
+    let tick = Duration::from_millis(250);
+    while quiet < STALL {
+        tokio::time::sleep(tick).await;
+        let now = shared.delivered.get();
+        quiet = if now == seen { quiet + tick } else { Duration::ZERO };
+        seen = now;
+    }
+}
+
+/// Waits until the server has gone quiet: what joining set off (a presence plugin tells a
+/// room about every arrival) is delivered before the measured run starts, so the run
+/// measures steady fan-out rather than the tail of the setup. Gives up after [`STALL`].
+async fn settle(shared: &Shared) {
+    let quiet = Duration::from_millis(200);
+    let started = Instant::now();
+    loop {
+        let before = shared.frames.get();
+        tokio::time::sleep(quiet).await;
+        if shared.frames.get() == before || started.elapsed() > STALL {
+            return;
+        }
+    }
+}
+
+/// Waits for `tasks`, or until the run stalls.
+async fn finish(tasks: Vec<tokio::task::JoinHandle<()>>, shared: &Rc<Shared>) {
+    let all = async {
+        for task in tasks {
+            let _ = task.await;
+        }
+    };
+    tokio::select! {
+        _ = all => {}
+        _ = watch(shared.clone()) => eprintln!("run stalled: no delivery for {STALL:?}"),
     }
 }
 
@@ -172,22 +228,20 @@ async fn connect_joined(args: &Args, room: &str) -> Ws {
 async fn fanout(args: Rc<Args>) -> Outcome {
     let shared = Shared::new();
     let mut receivers = Vec::new();
+    let recipients = args.clients as u64;
     for _ in 0..args.clients {
-        let (sink, stream) = connect_joined(&args, "fanout").await.split();
+        let ws = connect_joined(&args, "fanout").await;
         let (args, shared) = (args.clone(), shared.clone());
         receivers.push(tokio::task::spawn_local(async move {
-            let _sink = sink; // keep the write half (and so the connection) for the run
-            receive(stream, args.clone(), shared, args.messages).await
+            receive(ws, args.clone(), shared, args.messages, recipients).await
         }));
     }
     // The publisher is in the room too (the raw ceiling only forwards within a room); every
     // server leaves the sender out of its own broadcast.
     let publisher = connect_joined(&args, "fanout").await;
-    let recipients = args.clients as u64;
+    settle(&shared).await;
     tokio::task::spawn_local(publish(publisher, args.clone(), shared.clone(), 0, "fanout".into(), args.messages, recipients));
-    for receiver in receivers {
-        let _ = receiver.await;
-    }
+    finish(receivers, &shared).await;
     let label = args.label.clone().unwrap_or_else(|| format!("fanout-{}", args.clients));
     shared.outcome(&args, &label)
 }
@@ -202,35 +256,39 @@ async fn chat(args: Rc<Args>) -> Outcome {
             members.push((connect_joined(&args, &name).await, name));
         }
     }
+    // Every member reads on a task of its own from the start; writing starts once the
+    // joins have settled.
     let mut tasks = Vec::new();
-    for (sender, (ws, room)) in members.into_iter().enumerate() {
+    let mut sinks = Vec::new();
+    for (ws, room) in members {
+        let (sink, stream) = ws.split();
         let (args, shared) = (args.clone(), shared.clone());
         tasks.push(tokio::task::spawn_local(async move {
-            // One connection both sends and receives, interleaved on one task.
-            let (mut sink, stream) = ws.split();
-            let reader = receive(stream, args.clone(), shared.clone(), args.messages * recipients);
+            receive(stream, args.clone(), shared, args.messages * recipients, recipients).await
+        }));
+        sinks.push((sink, room));
+    }
+    settle(&shared).await;
+    for (sender, (mut sink, room)) in sinks.into_iter().enumerate() {
+        let (args, shared) = (args.clone(), shared.clone());
+        tasks.push(tokio::task::spawn_local(async move {
             let padding = padding(args.padding);
-            let writer = async {
-                for n in 0..args.messages {
-                    if !shared.window(args.window, recipients).await {
-                        return;
-                    }
-                    if shared.start.get().is_none() {
-                        shared.start.set(Some(Instant::now()));
-                    }
-                    let frame = client::publish_frame(&args, &room, ((sender as u64) << 32) | n, shared.now_us(), &padding);
-                    if sink.send(frame).await.is_err() {
-                        return;
-                    }
-                    shared.owed.set(shared.owed.get() + recipients);
+            for n in 0..args.messages {
+                if !shared.window(args.window, recipients).await {
+                    return;
                 }
-            };
-            tokio::join!(reader, writer);
+                if shared.start.get().is_none() {
+                    shared.start.set(Some(Instant::now()));
+                }
+                let frame = client::publish_frame(&args, &room, ((sender as u64) << 32) | n, shared.now_us(), &padding);
+                if sink.send(frame).await.is_err() {
+                    return;
+                }
+                shared.owed.set(shared.owed.get() + recipients);
+            }
         }));
     }
-    for task in tasks {
-        let _ = task.await;
-    }
+    finish(tasks, &shared).await;
     let label = args.label.clone().unwrap_or_else(|| format!("chat-{}x{}", args.rooms, args.members));
     shared.outcome(&args, &label)
 }

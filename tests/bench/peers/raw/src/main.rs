@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// Rooms: name → (client id → queue).
@@ -29,7 +30,10 @@ async fn main() -> std::io::Result<()> {
 }
 
 async fn client(stream: tokio::net::TcpStream, id: u64, rooms: Rooms) {
-    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    // tungstenite zero-fills its whole read buffer before every read; its 128 KiB default
+    // would handicap the ceiling on every message a client sends.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
     let (mut sink, mut source) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Utf8Bytes>();
     let writer = tokio::spawn(async move {

@@ -1,19 +1,8 @@
 //! One benchmark client connection: the Socket.IO (or raw) handshake, joining a room, and
 //! the frames a publisher sends and a subscriber reads.
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
+use crate::ws::{self, Conn};
 use crate::{Args, Protocol};
-
-/// Bytes read per read call: a few hundred deliveries.
-const READ_BUFFER: usize = 16 * 1024;
-
-/// A connected WebSocket.
-pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The namespace as it prefixes a packet (`""` for `/`, `"/bench,"` otherwise).
 fn nsp_prefix(args: &Args) -> String {
@@ -21,29 +10,25 @@ fn nsp_prefix(args: &Args) -> String {
 }
 
 /// Opens a connection and, for Socket.IO, joins the namespace.
-pub(crate) async fn connect(args: &Args) -> Result<Ws, String> {
-    let url = match args.protocol {
-        Protocol::Sio => format!("ws://{}/socket.io/?EIO=4&transport=websocket", args.addr),
-        Protocol::Raw => format!("ws://{}/", args.addr),
+pub(crate) async fn connect(args: &Args) -> Result<Conn, String> {
+    let path = match args.protocol {
+        Protocol::Sio => "/socket.io/?EIO=4&transport=websocket",
+        Protocol::Raw => "/",
     };
-    // tungstenite zero-fills its whole read buffer before every read (128 KiB by default):
-    // with a thousand connections that alone would make the generator the bottleneck.
-    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.map_err(|e| e.to_string())?;
+    let mut conn = ws::connect(&args.addr, path).await.map_err(|e| e.to_string())?;
     if args.protocol == Protocol::Raw {
-        return Ok(ws);
+        return Ok(conn);
     }
-    let open = next_text(&mut ws).await?;
+    let open = next_text(&mut conn).await?;
     if !open.starts_with('0') {
         return Err(format!("expected an open packet, got {open}"));
     }
     let connect = format!("40{}{}", nsp_prefix(args), args.auth.as_deref().unwrap_or(""));
-    ws.send(Message::text(connect)).await.map_err(|e| e.to_string())?;
+    conn.send(&connect).await.map_err(|e| e.to_string())?;
     loop {
-        let text = next_text(&mut ws).await?;
+        let text = next_text(&mut conn).await?;
         if text.starts_with("40") {
-            return Ok(ws);
+            return Ok(conn);
         }
         if text.starts_with("44") {
             return Err(format!("connect refused: {text}"));
@@ -51,39 +36,36 @@ pub(crate) async fn connect(args: &Args) -> Result<Ws, String> {
     }
 }
 
-/// The next text frame, answering Engine.IO pings on the way.
-pub(crate) async fn next_text(ws: &mut Ws) -> Result<String, String> {
+/// The next text message, answering Engine.IO pings on the way.
+pub(crate) async fn next_text(conn: &mut Conn) -> Result<String, String> {
     loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
-                ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
-            }
-            Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err("connection closed".into()),
+        match conn.reader.next().await {
+            Ok(Some("2")) => conn.writer.send("3").await.map_err(|e| e.to_string())?,
+            Ok(Some(text)) => return Ok(text.to_owned()),
+            Ok(None) => return Err("connection closed".into()),
+            Err(e) => return Err(e.to_string()),
         }
     }
 }
 
 /// Joins `room` and waits until the server confirms.
-pub(crate) async fn join(ws: &mut Ws, args: &Args, room: &str) -> Result<(), String> {
+pub(crate) async fn join(conn: &mut Conn, args: &Args, room: &str) -> Result<(), String> {
     match args.protocol {
         Protocol::Sio => {
             let prefix = nsp_prefix(args);
-            ws.send(Message::text(format!(r#"42{prefix}0["join","{room}"]"#))).await.map_err(|e| e.to_string())?;
+            conn.send(&format!(r#"42{prefix}0["join","{room}"]"#)).await.map_err(|e| e.to_string())?;
             let ack = format!("43{prefix}0");
             loop {
-                let text = next_text(ws).await?;
+                let text = next_text(conn).await?;
                 if text.starts_with(&ack) {
                     return if text.contains(r#""ok":false"#) { Err(format!("join refused: {text}")) } else { Ok(()) };
                 }
             }
         }
         Protocol::Raw => {
-            ws.send(Message::text(format!("join:{room}"))).await.map_err(|e| e.to_string())?;
+            conn.send(&format!("join:{room}")).await.map_err(|e| e.to_string())?;
             loop {
-                if next_text(ws).await? == "joined" {
+                if next_text(conn).await? == "joined" {
                     return Ok(());
                 }
             }
@@ -91,15 +73,12 @@ pub(crate) async fn join(ws: &mut Ws, args: &Args, room: &str) -> Result<(), Str
     }
 }
 
-/// The frame that publishes message `seq`, sent at `t_us`, to `room`.
-pub(crate) fn publish_frame(args: &Args, room: &str, seq: u64, t_us: u64, padding: &str) -> Message {
+/// The text that publishes message `seq`, sent at `t_us`, to `room`.
+pub(crate) fn publish_frame(args: &Args, room: &str, seq: u64, t_us: u64, padding: &str) -> String {
     match args.protocol {
         // Numbers outside the text, so a content filter in the chain can never alter them.
-        Protocol::Sio => Message::text(format!(
-            r#"42{}["publish",{{"to":"{room}","event":"m"}},{seq},{t_us},"{padding}"]"#,
-            nsp_prefix(args)
-        )),
-        Protocol::Raw => Message::text(format!("{seq},{t_us},{padding}")),
+        Protocol::Sio => format!(r#"42{}["publish",{{"to":"{room}","event":"m"}},{seq},{t_us},"{padding}"]"#, nsp_prefix(args)),
+        Protocol::Raw => format!("{seq},{t_us},{padding}"),
     }
 }
 

@@ -5,13 +5,12 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{self, Ws};
+use crate::client;
+use crate::ws::{Conn, Reader, Writer};
 use crate::{Args, Outcome, Scenario, rss_kb};
 
 /// A run gives up when nothing arrives for this long (lost deliveries are then reported).
@@ -19,8 +18,9 @@ const STALL: Duration = Duration::from_secs(10);
 
 /// Counters shared by every client of a run.
 struct Shared {
-    /// When the first message was sent.
+    /// When the first message was sent, and the CPU seconds this process had used then.
     start: Cell<Option<Instant>>,
+    cpu_at_start: Cell<f64>,
     last_delivery: Cell<Option<Instant>>,
     /// Deliveries owed: messages sent × their recipients.
     owed: Cell<u64>,
@@ -29,6 +29,9 @@ struct Shared {
     reordered: Cell<u64>,
     /// Text frames received, deliveries or not (to see the server go quiet).
     frames: Cell<u64>,
+    /// Write halves kept open until the run ends: dropping one would end the connection
+    /// while it still has deliveries to receive.
+    writers: RefCell<Vec<Writer>>,
     progress: Notify,
     latency_us: RefCell<Histogram<u64>>,
     epoch: Instant,
@@ -38,15 +41,29 @@ impl Shared {
     fn new() -> Rc<Shared> {
         Rc::new(Shared {
             start: Cell::new(None),
+            cpu_at_start: Cell::new(0.0),
             last_delivery: Cell::new(None),
             owed: Cell::new(0),
             delivered: Cell::new(0),
             reordered: Cell::new(0),
             frames: Cell::new(0),
+            writers: RefCell::new(Vec::new()),
             progress: Notify::new(),
             latency_us: RefCell::new(Histogram::new_with_bounds(1, 120_000_000, 3).expect("histogram bounds")),
             epoch: Instant::now(),
         })
+    }
+
+    fn keep(&self, writer: Writer) {
+        self.writers.borrow_mut().push(writer);
+    }
+
+    /// Marks the start of the measured window: the first message sent.
+    fn mark_start(&self) {
+        if self.start.get().is_none() {
+            self.start.set(Some(Instant::now()));
+            self.cpu_at_start.set(crate::cpu_seconds());
+        }
     }
 
     fn now_us(&self) -> u64 {
@@ -84,7 +101,9 @@ impl Shared {
             rss_kb_per_conn: None,
             server_rss_kb: args.server_pid.and_then(rss_kb),
             connects_per_s: None,
-            loadgen_cpu_pct: None,
+            // The generator's share of its core while deliveries were measured.
+            loadgen_cpu_pct: (elapsed > 0.0)
+                .then(|| ((crate::cpu_seconds() - self.cpu_at_start.get()) / elapsed * 1000.0).round() / 10.0),
         }
     }
 }
@@ -98,20 +117,13 @@ fn padding(len: usize) -> String {
 /// deliveries that arrive out of order. A run that stalls is ended by [`watch`], not here:
 /// a timer per message would cost the generator more than the rest of its work. Pings go
 /// unanswered: the benchmark's servers ping every 60 s, far longer than any run.
-async fn receive<S>(mut stream: S, args: Rc<Args>, shared: Rc<Shared>, expected: u64, recipients: u64)
-where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
+async fn receive(mut reader: Reader, args: Rc<Args>, shared: Rc<Shared>, expected: u64, recipients: u64) {
     let mut got = 0;
     let mut last_seq: Vec<u64> = Vec::new();
     while got < expected {
-        let text = match stream.next().await {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(_)) => continue,
-            _ => return,
-        };
+        let Ok(Some(text)) = reader.next().await else { return };
         shared.frames.set(shared.frames.get() + 1);
-        let Some((seq, t_us)) = client::parse_delivery(args.protocol, &text) else { continue };
+        let Some((seq, t_us)) = client::parse_delivery(args.protocol, text) else { continue };
         got += 1;
         // Messages from one sender carry increasing numbers; the sender is seq's high bits.
         let sender = (seq >> 32) as usize;
@@ -179,50 +191,41 @@ async fn finish(tasks: Vec<tokio::task::JoinHandle<()>>, shared: &Rc<Shared>) {
 }
 
 /// Sends `count` messages to `room`, each owed to `recipients` clients, within the window.
-async fn publish(mut ws: Ws, args: Rc<Args>, shared: Rc<Shared>, sender: u64, room: String, count: u64, recipients: u64) {
+async fn publish(conn: Conn, args: Rc<Args>, shared: Rc<Shared>, sender: u64, room: String, count: u64, recipients: u64) {
+    let Conn { mut reader, mut writer } = conn;
+    // Whatever the server sends the publisher is read and dropped.
+    tokio::task::spawn_local(async move { while let Ok(Some(_)) = reader.next().await {} });
     let padding = padding(args.padding);
-    if shared.start.get().is_none() {
-        shared.start.set(Some(Instant::now()));
-    }
+    shared.mark_start();
     let mut unflushed = 0;
     for n in 0..count {
         if shared.owed.get() + recipients - shared.delivered.get() > args.window {
             if unflushed > 0 {
-                let _ = ws.flush().await;
+                let _ = writer.flush().await;
                 unflushed = 0;
             }
             if !shared.window(args.window, recipients).await {
                 return;
             }
         }
-        let frame = client::publish_frame(&args, &room, (sender << 32) | n, shared.now_us(), &padding);
-        if ws.feed(frame).await.is_err() {
-            return;
-        }
+        writer.feed(&client::publish_frame(&args, &room, (sender << 32) | n, shared.now_us(), &padding));
         shared.owed.set(shared.owed.get() + recipients);
         unflushed += 1;
         if unflushed == 64 {
-            let _ = ws.flush().await;
+            let _ = writer.flush().await;
             unflushed = 0;
             tokio::task::yield_now().await;
         }
     }
-    let _ = ws.flush().await;
-    // Keep the connection open until the run ends, answering pings.
-    while let Ok(Some(Ok(frame))) = tokio::time::timeout(STALL, ws.next()).await {
-        if matches!(&frame, Message::Text(t) if t.as_str() == "2") {
-            let _ = ws.send(Message::text("3")).await;
-        }
-        if shared.delivered.get() >= shared.owed.get() {
-            break;
-        }
-    }
+    let _ = writer.flush().await;
+    shared.keep(writer);
 }
 
-async fn connect_joined(args: &Args, room: &str) -> Ws {
-    let mut ws = client::connect(args).await.unwrap_or_else(|e| panic!("connect: {e}"));
-    client::join(&mut ws, args, room).await.unwrap_or_else(|e| panic!("join {room}: {e}"));
-    ws
+/// A connection that has joined `room`.
+async fn connect_joined(args: &Args, room: &str) -> Conn {
+    let mut conn = client::connect(args).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    client::join(&mut conn, args, room).await.unwrap_or_else(|e| panic!("join {room}: {e}"));
+    conn
 }
 
 async fn fanout(args: Rc<Args>) -> Outcome {
@@ -230,10 +233,11 @@ async fn fanout(args: Rc<Args>) -> Outcome {
     let mut receivers = Vec::new();
     let recipients = args.clients as u64;
     for _ in 0..args.clients {
-        let ws = connect_joined(&args, "fanout").await;
+        let Conn { reader, writer } = connect_joined(&args, "fanout").await;
+        shared.keep(writer);
         let (args, shared) = (args.clone(), shared.clone());
         receivers.push(tokio::task::spawn_local(async move {
-            receive(ws, args.clone(), shared, args.messages, recipients).await
+            receive(reader, args.clone(), shared, args.messages, recipients).await
         }));
     }
     // The publisher is in the room too (the raw ceiling only forwards within a room); every
@@ -259,17 +263,16 @@ async fn chat(args: Rc<Args>) -> Outcome {
     // Every member reads on a task of its own from the start; writing starts once the
     // joins have settled.
     let mut tasks = Vec::new();
-    let mut sinks = Vec::new();
-    for (ws, room) in members {
-        let (sink, stream) = ws.split();
+    let mut writers = Vec::new();
+    for (Conn { reader, writer }, room) in members {
         let (args, shared) = (args.clone(), shared.clone());
         tasks.push(tokio::task::spawn_local(async move {
-            receive(stream, args.clone(), shared, args.messages * recipients, recipients).await
+            receive(reader, args.clone(), shared, args.messages * recipients, recipients).await
         }));
-        sinks.push((sink, room));
+        writers.push((writer, room));
     }
     settle(&shared).await;
-    for (sender, (mut sink, room)) in sinks.into_iter().enumerate() {
+    for (sender, (mut writer, room)) in writers.into_iter().enumerate() {
         let (args, shared) = (args.clone(), shared.clone());
         tasks.push(tokio::task::spawn_local(async move {
             let padding = padding(args.padding);
@@ -277,15 +280,14 @@ async fn chat(args: Rc<Args>) -> Outcome {
                 if !shared.window(args.window, recipients).await {
                     return;
                 }
-                if shared.start.get().is_none() {
-                    shared.start.set(Some(Instant::now()));
-                }
+                shared.mark_start();
                 let frame = client::publish_frame(&args, &room, ((sender as u64) << 32) | n, shared.now_us(), &padding);
-                if sink.send(frame).await.is_err() {
+                if writer.send(&frame).await.is_err() {
                     return;
                 }
                 shared.owed.set(shared.owed.get() + recipients);
             }
+            shared.keep(writer);
         }));
     }
     finish(tasks, &shared).await;
@@ -331,9 +333,9 @@ async fn storm(args: Rc<Args>) -> Outcome {
         let batch: Vec<_> = chunk.iter().map(|_| client::connect(&args)).collect();
         for result in futures_util::future::join_all(batch).await {
             match result {
-                Ok(mut ws) => {
+                Ok(mut conn) => {
                     ok.set(ok.get() + 1);
-                    let _ = ws.close(None).await;
+                    let _ = conn.writer.close().await;
                 }
                 Err(error) => {
                     if failed.get() == 0 {

@@ -1,8 +1,9 @@
 //! The WebSocket transport: a session opened directly over WebSocket, or a long-polling
 //! session upgraded to one (`2probe` → `3probe`, noop to the pending poll, `5`).
 //!
-//! One task per connection both reads and writes, so an idle connection costs one task,
-//! the session and tungstenite's buffers, which are sized here on purpose.
+//! One task per connection both reads and writes (the task that accepted the connection
+//! ends once it is set up), so an idle connection costs that task, the session and
+//! tungstenite's buffers, which are sized here on purpose.
 
 use std::sync::Arc;
 

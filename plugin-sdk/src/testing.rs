@@ -44,6 +44,7 @@ struct Stand {
     actions: Vec<Action>,
     rooms: BTreeMap<String, BTreeSet<String>>,
     kv: BTreeMap<String, Vec<u8>>,
+    scans: Vec<String>,
 }
 
 thread_local! {
@@ -74,6 +75,12 @@ pub fn take_emitted() -> Vec<Emitted> {
 /// The joins, leaves and disconnects asked for since the last call.
 pub fn take_actions() -> Vec<Action> {
     with(|s| std::mem::take(&mut s.actions))
+}
+
+/// The prefixes `kv::keys` was asked for since the last call, in order (to see what a
+/// plugin scans).
+pub fn take_kv_scans() -> Vec<String> {
+    with(|s| std::mem::take(&mut s.scans))
 }
 
 /// The log lines written since the last call.
@@ -158,6 +165,9 @@ pub(crate) mod native {
     }
 
     pub(crate) fn kv_keys(prefix: &str) -> Vec<String> {
-        with(|s| s.kv.keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+        with(|s| {
+            s.scans.push(prefix.to_owned());
+            s.kv.keys().filter(|k| k.starts_with(prefix)).cloned().collect()
+        })
     }
 }

@@ -14,7 +14,10 @@
 //! - a `presence:list` request (`emit("presence:list", room | null, ack)`) is answered
 //!   through the ack with the state.
 //!
-//! Above `max_users` users a room's state and diffs carry only `count`.
+//! Above `max_users` users a room's state and diffs carry only `count`. The count is
+//! kept in the store as users come and go, so a large room or namespace is never listed
+//! to learn its size: an arrival costs the same with ten users present as with ten
+//! thousand.
 
 use std::collections::BTreeMap;
 
@@ -101,19 +104,52 @@ fn connections(room: Option<&str>, user: &User) -> usize {
     host::kv::keys(&format!("{}{}{SEP}", scope(room), user.id)).len()
 }
 
+fn count_key(room: Option<&str>) -> String {
+    format!("count{SEP}{}", scope(room))
+}
+
+/// How many users are present in `room` (or the namespace).
+fn user_count(room: Option<&str>) -> usize {
+    match host::kv::get(&count_key(room)).and_then(|bytes| String::from_utf8(bytes).ok()?.parse().ok()) {
+        Some(count) => count,
+        // Kept by every version since counts were introduced; state written by an earlier
+        // version (carried over by a hot swap) is counted once.
+        None => recount(room),
+    }
+}
+
+fn recount(room: Option<&str>) -> usize {
+    let count = users(room).len();
+    host::kv::set(&count_key(room), count.to_string().as_bytes());
+    count
+}
+
+/// A user's first connection arrived in `room` (`+1`) or its last left (`-1`); the
+/// connection keys already say so.
+fn recount_by(room: Option<&str>, delta: isize) -> usize {
+    match host::kv::get(&count_key(room)).and_then(|bytes| String::from_utf8(bytes).ok()?.parse::<usize>().ok()) {
+        Some(count) => {
+            let count = count.saturating_add_signed(delta);
+            host::kv::set(&count_key(room), count.to_string().as_bytes());
+            count
+        }
+        None => recount(room),
+    }
+}
+
 impl Presence {
     fn state(&self, room: Option<&str>) -> Value {
-        let users = users(room);
-        if users.len() > self.max_users {
-            json!({ "room": room, "count": users.len() })
-        } else {
-            json!({ "room": room, "users": users.iter().map(User::json).collect::<Vec<_>>() })
+        let count = user_count(room);
+        if count > self.max_users {
+            return json!({ "room": room, "count": count });
         }
+        let users = users(room);
+        json!({ "room": room, "users": users.iter().map(User::json).collect::<Vec<_>>() })
     }
 
-    /// Tells the room (or namespace) that `user` arrived or left, except `socket`.
-    fn announce(&self, room: Option<&str>, user: &User, joined: bool, socket: &str) {
-        let count = users(room).len();
+    /// Tells the room (or namespace) that `user` arrived or left, except `socket`; `count`
+    /// is how many users are present now.
+    fn announce(&self, room: Option<&str>, user: &User, joined: bool, socket: &str, count: usize) {
         let diff = if count > self.max_users {
             json!({ "room": room, "count": count })
         } else if joined {
@@ -131,9 +167,10 @@ impl Presence {
         host::kv::set(&name_key(&user.id), user.name.as_bytes());
         let first = connections(room, &user) == 0;
         host::kv::set(&connection_key(room, &user, &socket.id), b"");
+        let count = first.then(|| recount_by(room, 1));
         let _ = host::emit_to_socket(&socket.id, "presence:state", &Payload::from_values(&[self.state(room)]));
-        if first {
-            self.announce(room, &user, true, &socket.id);
+        if let Some(count) = count {
+            self.announce(room, &user, true, &socket.id, count);
         }
     }
 
@@ -146,7 +183,8 @@ impl Presence {
         }
         host::kv::delete(&key);
         if connections(room, &user) == 0 {
-            self.announce(room, &user, false, &socket.id);
+            let count = recount_by(room, -1);
+            self.announce(room, &user, false, &socket.id, count);
         }
     }
 }

@@ -81,3 +81,39 @@ fn asks_for_arrivals_departures_and_its_request_only() {
     assert!(interests.wants_event("presence:list"));
     assert!(!interests.wants_event("publish") && !interests.wants_event("chat"));
 }
+
+#[test]
+fn a_large_namespace_is_counted_not_listed() {
+    testing::reset();
+    let mut presence = Presence::init(&json!({ "max_users": 2 })).unwrap();
+    for i in 0..5 {
+        presence.on_connected(&socket(&format!("s{i}"), Some((&format!("u{i}"), "x"))));
+    }
+    testing::take_emitted();
+    testing::take_kv_scans();
+    presence.on_connected(&socket("s5", Some(("u5", "x"))));
+    let scans = testing::take_kv_scans();
+    assert!(scans.iter().all(|prefix| prefix.contains("u5")), "only the arriving user's own connections are looked up: {scans:?}");
+    assert_eq!(sent("presence:diff")[0].args[0], json!({ "room": Value::Null, "count": 6 }));
+    // A second device of a present user changes nothing; a user's last departure does.
+    presence.on_connected(&socket("s5b", Some(("u5", "x"))));
+    assert!(sent("presence:diff").is_empty());
+    presence.on_disconnect(&socket("s0", Some(("u0", "x"))), "transport close");
+    assert_eq!(sent("presence:diff")[0].args[0], json!({ "room": Value::Null, "count": 5 }));
+}
+
+#[test]
+fn state_from_before_counts_were_kept_is_counted_once() {
+    testing::reset();
+    let mut presence = Presence::init(&json!({ "max_users": 1 })).unwrap();
+    for i in 0..3 {
+        presence.on_connected(&socket(&format!("s{i}"), Some((&format!("u{i}"), "x"))));
+    }
+    // What an earlier version of the plugin left in the store: connections, no count.
+    let count_key = format!("count{}n{}", '\u{1f}', '\u{1f}');
+    assert!(roomd_plugin_sdk::host::kv::get(&count_key).is_some());
+    roomd_plugin_sdk::host::kv::delete(&count_key);
+    testing::take_emitted();
+    presence.on_connected(&socket("s3", Some(("u3", "x"))));
+    assert_eq!(sent("presence:diff")[0].args[0], json!({ "room": Value::Null, "count": 4 }));
+}

@@ -10,6 +10,8 @@
 //! codes ([`RequestError`]), so that clients and tools see the same answers.
 
 mod error;
+mod handshake;
+mod outbox;
 pub mod packet;
 mod polling;
 mod session;
@@ -27,7 +29,9 @@ use tokio_util::task::TaskTracker;
 
 pub use error::RequestError;
 pub use packet::Frame;
-pub use session::{CloseReason, Handshake, Headers, Outgoing, SendError, Session, Transport};
+pub use handshake::{Handshake, Headers};
+pub use outbox::Outgoing;
+pub use session::{CloseReason, SendError, Session, Transport};
 
 use crate::metrics::METRICS;
 use crate::sid::{Sid, SidMap};

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as IncomingBody;
 
 use super::packet;
-use super::session::ReadEnd;
+use super::outbox::ReadEnd;
 use super::{CloseReason, Engine, Handler, HttpResponse, Outgoing, RequestError, Session, protocol_error};
 
 /// The answer to a polling handshake: the open packet.
@@ -22,7 +22,7 @@ pub(super) fn open_response<H: Handler>(engine: &Engine<H>, session: &Arc<Sessio
 
 /// A GET on an open session: waits for packets, then answers with all that are queued.
 pub(super) async fn poll<D>(session: &Arc<Session<D>>) -> Result<HttpResponse, RequestError> {
-    let Some(rx) = session.take_rx() else {
+    let Some(rx) = session.outbox().take_read_end() else {
         // Another GET holds the queue: the spec closes the session on overlapping polls.
         protocol_error(session, "overlapping poll");
         return Err(RequestError::BadRequest);
@@ -35,14 +35,14 @@ pub(super) async fn poll<D>(session: &Arc<Session<D>>) -> Result<HttpResponse, R
 
     let first = tokio::select! {
         biased;
-        out = session.recv(rx) => Some(out),
+        out = session.outbox().recv(rx) => Some(out),
         _ = session.closed_token().cancelled() => None,
     };
     let mut body = String::new();
     match first {
         Some(first) => {
             let mut frames: Vec<Outgoing> = vec![first];
-            while let Some(more) = session.try_recv(rx) {
+            while let Some(more) = session.outbox().try_recv(rx) {
                 frames.push(more);
             }
             packet::encode_payload(frames.iter().flat_map(Outgoing::frames), &mut body);
@@ -68,7 +68,7 @@ struct HeldQueue<'a, D> {
 impl<D> HeldQueue<'_, D> {
     fn release(&mut self) {
         if let Some(rx) = self.rx.take() {
-            self.session.return_rx(rx);
+            self.session.outbox().give_back(rx);
         }
     }
 }
@@ -77,7 +77,7 @@ impl<D> Drop for HeldQueue<'_, D> {
     fn drop(&mut self) {
         if let Some(rx) = self.rx.take() {
             self.session.close(CloseReason::TransportClose);
-            self.session.return_rx(rx);
+            self.session.outbox().give_back(rx);
         }
     }
 }

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::packet::{self, Frame, Incoming};
-use super::session::ReadEnd;
+use super::outbox::ReadEnd;
 use super::{CloseReason, Engine, Handler, Handshake, HttpResponse, Outgoing, RequestError, Session, Transport, protocol_error};
 
 /// Bytes tungstenite allocates up front per connection to read frames into. Chat-sized
@@ -116,7 +116,7 @@ async fn open<H: Handler>(engine: Engine<H>, handshake: Handshake, mut ws: Ws) {
         return;
     }
     engine.handler().on_open(&session);
-    let rx = session.take_rx().expect("a new session's queue is free");
+    let rx = session.outbox().take_read_end().expect("a new session's queue is free");
     spawn_serve(engine, session, ws, rx);
 }
 
@@ -137,7 +137,7 @@ async fn upgrade<H: Handler>(engine: Engine<H>, session: Arc<Session<H::Data>>, 
     session.set_transport(Transport::WebSocket);
     // The last poll hands the queue over once its noop has gone out.
     let rx = tokio::select! {
-        rx = session.take_rx_when_free() => rx,
+        rx = session.outbox().take_read_end_when_free() => rx,
         _ = session.closed_token().cancelled() => return,
     };
     spawn_serve(engine, session, ws, rx);
@@ -150,7 +150,7 @@ fn spawn_serve<H: Handler>(engine: Engine<H>, session: Arc<Session<H::Data>>, ws
     let tasks = engine.inner.tasks.clone();
     tasks.spawn(async move {
         let rx = serve(&engine, &session, ws, rx).await;
-        session.return_rx(rx);
+        session.outbox().give_back(rx);
     });
 }
 
@@ -189,7 +189,7 @@ async fn serve<H: Handler>(
         tokio::select! {
             biased;
             _ = closed.cancelled() => break,
-            out = session.recv(&mut rx) => {
+            out = session.outbox().recv(&mut rx) => {
                 let written = tokio::select! {
                     result = write_batch(&mut ws, out, session, &mut rx) => result,
                     _ = closed.cancelled() => break,
@@ -246,7 +246,7 @@ async fn write_batch<D>(
         }
         count += 1;
         if count < MAX_BATCH {
-            next = session.try_recv(rx);
+            next = session.outbox().try_recv(rx);
         }
     }
     ws.flush().await

@@ -224,7 +224,7 @@ impl NamespaceHandler for Chain {
             address: handshake.remote.map(|a| a.to_string()),
         };
         let mut data = Map::new();
-        for slot in &links.plugins {
+        for slot in links.plugins.iter().filter(|slot| slot.wants(Hooks::CONNECT)) {
             let verdict = slot.on_connect(request.namespace, &wit);
             let checked = verdict.and_then(|verdict| match verdict {
                 ConnectVerdict::Allow(None) => Ok(None),

@@ -11,7 +11,9 @@
 //! on the old code, every later call runs on the new, none runs twice or is lost.
 //!
 //! A plugin declares at `init` which hooks and events it wants ([`Interests`]); the slot
-//! answers the rest itself — allow, or nothing — without entering the instance.
+//! keeps that declaration where the chain can read it ([`PluginSlot::wants`],
+//! [`PluginSlot::wants_event`]) without waiting for a call in progress, and the chain
+//! makes no other call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -176,17 +178,8 @@ pub struct PluginSlot {
     live: Mutex<Live>,
     /// What the live code asked to be called for. Kept apart from `live` so that deciding
     /// to skip a call never waits for a call in progress; locked only to read or replace.
-    interests: RwLock<Arc<Interests>>,
+    interests: RwLock<Interests>,
     failures: AtomicU64,
-}
-
-/// Whether `interests` want `on-event` for the event `name`.
-fn wants_event(interests: &Interests, name: &str) -> bool {
-    match &interests.events {
-        EventFilter::All => true,
-        EventFilter::Only(names) => names.iter().any(|n| n == name),
-        EventFilter::AllExcept(names) => !names.iter().any(|n| n == name),
-    }
 }
 
 impl PluginSlot {
@@ -199,7 +192,7 @@ impl PluginSlot {
             name: spec.name.clone(),
             kv,
             scope,
-            interests: RwLock::new(Arc::new(instance.interests.clone())),
+            interests: RwLock::new(instance.interests.clone()),
             live: Mutex::new(Live { spec, code, instance: Some(instance) }),
             failures: AtomicU64::new(0),
         })
@@ -224,11 +217,6 @@ impl PluginSlot {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// What the plugin asked to be called for.
-    pub fn interests(&self) -> Arc<Interests> {
-        self.interests.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
     /// Whether the plugin wants `hook` called.
     pub fn wants(&self, hook: Hooks) -> bool {
         self.interests.read().unwrap_or_else(|e| e.into_inner()).hooks.contains(hook)
@@ -236,11 +224,15 @@ impl PluginSlot {
 
     /// Whether the plugin wants `on-event` for the event `name`.
     pub fn wants_event(&self, name: &str) -> bool {
-        wants_event(&self.interests.read().unwrap_or_else(|e| e.into_inner()), name)
+        match &self.interests.read().unwrap_or_else(|e| e.into_inner()).events {
+            EventFilter::All => true,
+            EventFilter::Only(names) => names.iter().any(|n| n == name),
+            EventFilter::AllExcept(names) => !names.iter().any(|n| n == name),
+        }
     }
 
     fn set_interests(&self, interests: &Interests) {
-        *self.interests.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(interests.clone());
+        *self.interests.write().unwrap_or_else(|e| e.into_inner()) = interests.clone();
     }
 
     /// Replaces the code (and config) the slot runs, carrying the state across through
@@ -283,51 +275,33 @@ impl PluginSlot {
         Ok(())
     }
 
-    /// Asks the plugin about a connection (admitted unasked if it does not want to know).
+    /// Asks the plugin about a connection.
     pub fn on_connect(&self, namespace: &Namespace, handshake: &WitHandshake) -> Result<ConnectVerdict, PluginError> {
-        if !self.wants(Hooks::CONNECT) {
-            return Ok(ConnectVerdict::Allow(None));
-        }
         self.call(namespace, |plugin, store| plugin.call_on_connect(store, handshake))
     }
 
     /// Tells the plugin a socket has connected.
     pub fn on_connected(&self, namespace: &Namespace, socket: &WitSocket) -> Result<(), PluginError> {
-        if !self.wants(Hooks::CONNECTED) {
-            return Ok(());
-        }
         self.call(namespace, |plugin, store| plugin.call_on_connected(store, socket))
     }
 
-    /// Asks the plugin about an event (allowed unasked if it is not among its interests).
+    /// Asks the plugin about an event.
     pub fn on_event(&self, namespace: &Namespace, socket: &WitSocket, event: &WitEvent) -> Result<EventVerdict, PluginError> {
-        if !self.wants_event(&event.name) {
-            return Ok(EventVerdict::Allow);
-        }
         self.call(namespace, |plugin, store| plugin.call_on_event(store, socket, event))
     }
 
     /// Tells the plugin a socket entered a room.
     pub fn on_room_joined(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
-        if !self.wants(Hooks::ROOM_JOINED) {
-            return Ok(());
-        }
         self.call(namespace, |plugin, store| plugin.call_on_room_joined(store, socket, room))
     }
 
     /// Tells the plugin a socket left a room.
     pub fn on_room_left(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
-        if !self.wants(Hooks::ROOM_LEFT) {
-            return Ok(());
-        }
         self.call(namespace, |plugin, store| plugin.call_on_room_left(store, socket, room))
     }
 
     /// Tells the plugin a socket is disconnecting.
     pub fn on_disconnect(&self, namespace: &Namespace, socket: &WitSocket, reason: &str) -> Result<(), PluginError> {
-        if !self.wants(Hooks::DISCONNECT) {
-            return Ok(());
-        }
         self.call(namespace, |plugin, store| plugin.call_on_disconnect(store, socket, reason))
     }
 

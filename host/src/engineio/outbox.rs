@@ -37,6 +37,16 @@ impl Outgoing {
             Outgoing::Many(frames) => frames,
         }
     }
+
+    /// The frames, in order, by value: a lone frame is moved, shared ones cost a
+    /// reference count each.
+    pub(crate) fn into_frames(self) -> impl Iterator<Item = Frame> {
+        let (one, many) = match self {
+            Outgoing::One(frame) => (Some(frame), None),
+            Outgoing::Many(frames) => (None, Some(frames)),
+        };
+        one.into_iter().chain(many.into_iter().flat_map(|frames| (0..frames.len()).map(move |i| frames[i].clone())))
+    }
 }
 
 /// Slots an emptied queue keeps. A connection that is sent to now and then reuses them;
@@ -189,6 +199,14 @@ mod tests {
         outbox.try_recv(&mut rx).unwrap();
         assert!(capacity(&outbox) <= KEPT_CAPACITY, "small use keeps a small buffer");
         outbox.give_back(rx);
+    }
+
+    #[test]
+    fn frames_come_out_in_order_by_value() {
+        let one: Vec<Frame> = text("a").into_frames().collect();
+        assert_eq!(one, [Frame::Text("a".into())]);
+        let many = Outgoing::Many(Arc::from([Frame::Text("b".into()), Frame::Binary(bytes::Bytes::from_static(b"\x01"))]));
+        assert_eq!(many.clone().into_frames().collect::<Vec<_>>(), many.frames());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::packet::{self, Frame, Incoming};
-use super::outbox::ReadEnd;
+use super::outbox::{Outbox, ReadEnd};
 use super::{CloseReason, Engine, Handler, Handshake, HttpResponse, Outgoing, RequestError, Session, Transport, protocol_error};
 
 /// Bytes tungstenite allocates up front per connection to read frames into. Chat-sized
@@ -191,7 +191,7 @@ async fn serve<H: Handler>(
             _ = closed.cancelled() => break,
             out = session.outbox().recv(&mut rx) => {
                 let written = tokio::select! {
-                    result = write_batch(&mut ws, out, session, &mut rx) => result,
+                    result = write_batch(&mut ws, out, session.outbox(), &mut rx) => result,
                     _ = closed.cancelled() => break,
                 };
                 if written.is_err() {
@@ -221,22 +221,17 @@ async fn serve<H: Handler>(
 }
 
 /// Writes `first` and whatever else is queued (up to [`MAX_BATCH`]), then flushes once.
-async fn write_batch<D>(
+async fn write_batch(
     ws: &mut Ws,
     first: Outgoing,
-    session: &Session<D>,
+    outbox: &Outbox,
     rx: &mut ReadEnd,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let mut next = Some(first);
     let mut count = 0;
     while let Some(out) = next.take() {
-        // A lone frame is moved on, not cloned: one reference-count update fewer per
-        // delivery of a broadcast.
-        let (single, shared) = match out {
-            Outgoing::One(frame) => (Some(frame), None),
-            Outgoing::Many(frames) => (None, Some(frames)),
-        };
-        for frame in single.into_iter().chain(shared.iter().flat_map(|frames| frames.iter().cloned())) {
+        // By value: a broadcast's lone frame is moved on, not cloned again.
+        for frame in out.into_frames() {
             match frame {
                 // A noop only ends long-polls; it means nothing on a WebSocket.
                 Frame::Text(text) if text.as_str() == "6" => {}
@@ -246,7 +241,7 @@ async fn write_batch<D>(
         }
         count += 1;
         if count < MAX_BATCH {
-            next = session.outbox().try_recv(rx);
+            next = outbox.try_recv(rx);
         }
     }
     ws.flush().await

@@ -108,32 +108,28 @@ fn count_key(room: Option<&str>) -> String {
     format!("count{SEP}{}", scope(room))
 }
 
-/// How many users are present in `room` (or the namespace).
-fn user_count(room: Option<&str>) -> usize {
-    match host::kv::get(&count_key(room)).and_then(|bytes| String::from_utf8(bytes).ok()?.parse().ok()) {
-        Some(count) => count,
-        // Kept by every version since counts were introduced; state written by an earlier
-        // version (carried over by a hot swap) is counted once.
-        None => recount(room),
-    }
+/// The user count stored for `room` (or the namespace), if there is one.
+fn stored_count(room: Option<&str>) -> Option<usize> {
+    String::from_utf8(host::kv::get(&count_key(room))?).ok()?.parse().ok()
 }
 
-fn recount(room: Option<&str>) -> usize {
-    let count = users(room).len();
+fn store_count(room: Option<&str>, count: usize) -> usize {
     host::kv::set(&count_key(room), count.to_string().as_bytes());
     count
 }
 
+/// How many users are present in `room` (or the namespace). State written by a version
+/// from before counts were kept (carried over by a hot swap) is counted once.
+fn user_count(room: Option<&str>) -> usize {
+    stored_count(room).unwrap_or_else(|| store_count(room, users(room).len()))
+}
+
 /// A user's first connection arrived in `room` (`+1`) or its last left (`-1`); the
-/// connection keys already say so.
+/// connection keys already say so. Returns the new count.
 fn recount_by(room: Option<&str>, delta: isize) -> usize {
-    match host::kv::get(&count_key(room)).and_then(|bytes| String::from_utf8(bytes).ok()?.parse::<usize>().ok()) {
-        Some(count) => {
-            let count = count.saturating_add_signed(delta);
-            host::kv::set(&count_key(room), count.to_string().as_bytes());
-            count
-        }
-        None => recount(room),
+    match stored_count(room) {
+        Some(count) => store_count(room, count.saturating_add_signed(delta)),
+        None => user_count(room),
     }
 }
 

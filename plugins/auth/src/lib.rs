@@ -120,9 +120,9 @@ impl Auth {
         if event.name != "join" && event.name != "publish" {
             return None;
         }
-        // Only the socket's patterns and the room names are read, never the rest of the
-        // message: this runs on every publish.
-        // A socket this plugin did not admit (no patterns attached) is not its to police.
+        // This runs on every publish: only the socket's patterns and the room names are
+        // read, never the rest of the message. A socket this plugin did not admit (no
+        // patterns attached) is not its to police.
         let data: Attached = serde_json::from_str(&socket.data).ok()?;
         let room_patterns = data.room_patterns?;
         if room_patterns.iter().any(|p| p == "*") {

@@ -114,8 +114,8 @@ fn padding(len: usize) -> String {
 }
 
 /// Reads deliveries until `expected` have arrived, recording latency and counting
-/// deliveries that arrive out of order. A run that stalls is ended by [`watch`], not here:
-/// a timer per message would cost the generator more than the rest of its work. Pings go
+/// deliveries that arrive out of order. A run that stalls is ended by [`finish`], not
+/// here. Pings go
 /// unanswered: the benchmark's servers ping every 60 s, far longer than any run.
 async fn receive(mut reader: Reader, args: Rc<Args>, shared: Rc<Shared>, expected: u64, recipients: u64) {
     let mut got = 0;
@@ -148,16 +148,14 @@ async fn receive(mut reader: Reader, args: Rc<Args>, shared: Rc<Shared>, expecte
     }
 }
 
-/// Resolves once no delivery has arrived for [`STALL`] (the run's lost deliveries are then
-/// reported as such).
-async fn watch(shared: Rc<Shared>) {
-    let mut seen = shared.delivered.get();
-    let mut quiet = Duration::ZERO;
-    let tick = Duration::from_millis(250);
-    while quiet < STALL {
+/// Resolves once `count` has not moved for `quiet`, looking every `tick`.
+async fn quiet_for(count: impl Fn() -> u64, quiet: Duration, tick: Duration) {
+    let mut seen = count();
+    let mut still = Duration::ZERO;
+    while still < quiet {
         tokio::time::sleep(tick).await;
-        let now = shared.delivered.get();
-        quiet = if now == seen { quiet + tick } else { Duration::ZERO };
+        let now = count();
+        still = if now == seen { still + tick } else { Duration::ZERO };
         seen = now;
     }
 }
@@ -167,14 +165,7 @@ async fn watch(shared: Rc<Shared>) {
 /// measures steady fan-out rather than the tail of the setup. Gives up after [`STALL`].
 async fn settle(shared: &Shared) {
     let quiet = Duration::from_millis(200);
-    let started = Instant::now();
-    loop {
-        let before = shared.frames.get();
-        tokio::time::sleep(quiet).await;
-        if shared.frames.get() == before || started.elapsed() > STALL {
-            return;
-        }
-    }
+    let _ = tokio::time::timeout(STALL, quiet_for(|| shared.frames.get(), quiet, quiet)).await;
 }
 
 /// Waits for `tasks`, or until the run stalls.
@@ -186,7 +177,10 @@ async fn finish(tasks: Vec<tokio::task::JoinHandle<()>>, shared: &Rc<Shared>) {
     };
     tokio::select! {
         _ = all => {}
-        _ = watch(shared.clone()) => eprintln!("run stalled: no delivery for {STALL:?}"),
+        // A timer per delivery would cost more than the rest of the generator's work.
+        _ = quiet_for(|| shared.delivered.get(), STALL, Duration::from_millis(250)) => {
+            eprintln!("run stalled: no delivery for {STALL:?}")
+        }
     }
 }
 

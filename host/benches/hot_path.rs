@@ -52,9 +52,11 @@ fn plugin_call(c: &mut Criterion) {
         return;
     }
     let slot = |name: &str, config: &str| {
+        let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist");
+        let path = [&dist, &bundled].map(|d| d.join(format!("{name}.wasm"))).into_iter().find(|p| p.exists()).unwrap();
         let spec = Arc::new(PluginSpec {
             name: Arc::from(name),
-            path: dist.join(format!("{name}.wasm")),
+            path,
             config: config.into(),
             on_error: FailurePolicy::FailClosed,
             timeout: roomd::plugin::DEFAULT_TIMEOUT,
@@ -77,6 +79,26 @@ fn plugin_call(c: &mut Criterion) {
     let tagger = slot("tagger", r#"{"tag":"A"}"#);
     c.bench_function("plugin on_event (warm instance, parses the arguments)", |b| {
         b.iter(|| tagger.on_event(&namespace, &socket, &event).unwrap())
+    });
+    // The chat chain's two calls on a chat message (the load generator's): auth's room
+    // policy and the profanity filter.
+    let socket = WitSocket {
+        data: r#"{"user":{"id":"bench","name":null},"claims":{},"room_patterns":["*"]}"#.into(),
+        ..socket
+    };
+    let publish = WitEvent {
+        name: "publish".into(),
+        payload: WitPayload {
+            args: r#"[{"to":"room-1","event":"m"},1,1764500000000000,"lorem ipsum dolor sit amet consectetur adipiscing elit lorem ipsu"]"#.into(),
+            attachments: Vec::new(),
+        },
+        wants_ack: false,
+    };
+    let auth = slot("auth", r#"{"secret":"bench"}"#);
+    c.bench_function("plugin on_event: auth, a publish", |b| b.iter(|| auth.on_event(&namespace, &socket, &publish).unwrap()));
+    let profanity = slot("profanity", "{}");
+    c.bench_function("plugin on_event: profanity, a clean publish", |b| {
+        b.iter(|| profanity.on_event(&namespace, &socket, &publish).unwrap())
     });
 }
 

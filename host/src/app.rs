@@ -121,6 +121,13 @@ impl App {
         Ok(App { io, kv, state: Mutex::new(State { config, chains, slots }) })
     }
 
+    /// The slot running `plugin` for the namespace `namespace` (a name or pattern as
+    /// configured), if there is one.
+    pub fn slot(&self, plugin: &str, namespace: &str) -> Option<Arc<PluginSlot>> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.slots.get(&(plugin.to_owned(), namespace.to_owned())).map(|s| s.slot.clone())
+    }
+
     /// The Socket.IO server.
     pub fn io(&self) -> &SocketIo {
         &self.io

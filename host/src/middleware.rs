@@ -126,7 +126,7 @@ impl Chain {
         let mut me = None;
         let mut current = None;
         for slot in &links.plugins {
-            if !slot.wants_event(&event.name) {
+            if !slot.wants_event(&event.name) || slot.skips_events_of(socket.id()) {
                 continue;
             }
             let me = me.get_or_insert_with(|| wit_socket(socket));
@@ -280,5 +280,8 @@ impl NamespaceHandler for Chain {
 
     fn on_disconnect(&self, socket: &Socket, reason: DisconnectReason) {
         self.notify(socket, Hooks::DISCONNECT, |slot, me| slot.on_disconnect(socket.namespace(), me, reason.as_str()));
+        for slot in &self.links().plugins {
+            slot.forget(socket.id());
+        }
     }
 }

@@ -45,6 +45,14 @@ pub fn disconnect(socket: &str) -> Result<(), String> {
     imp::disconnect(socket)
 }
 
+/// Stops calling this plugin's `on_event` for `socket`'s events, for as long as the
+/// socket stays and this version of the plugin serves (a hot swap or a config reload asks
+/// again). For an answer about a socket that cannot change, such as a room policy that
+/// allows every room.
+pub fn skip_events(socket: &str) -> Result<(), String> {
+    imp::skip_events(socket)
+}
+
 /// The rooms `socket` is in, its own included.
 pub fn rooms_of(socket: &str) -> Vec<String> {
     imp::rooms_of(socket)

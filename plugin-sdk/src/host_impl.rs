@@ -2,7 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) use crate::bindings::roomd::plugin::host::{
-    disconnect, join, kv_delete, kv_get, kv_keys, leave, log, rooms_of, sockets_in,
+    disconnect, join, kv_delete, kv_get, kv_keys, leave, log, rooms_of, skip_events, sockets_in,
 };
 
 #[cfg(target_arch = "wasm32")]

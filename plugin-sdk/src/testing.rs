@@ -26,7 +26,7 @@ pub struct Emitted {
     pub args: Vec<serde_json::Value>,
 }
 
-/// A membership change or disconnect a plugin asked for.
+/// A membership change, disconnect or skip a plugin asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// `join(socket, room)`.
@@ -35,6 +35,8 @@ pub enum Action {
     Leave(String, String),
     /// `disconnect(socket)`.
     Disconnect(String),
+    /// `skip_events(socket)`.
+    SkipEvents(String),
 }
 
 #[derive(Default)]
@@ -72,7 +74,7 @@ pub fn take_emitted() -> Vec<Emitted> {
     with(|s| std::mem::take(&mut s.emitted))
 }
 
-/// The joins, leaves and disconnects asked for since the last call.
+/// The joins, leaves, disconnects and skips asked for since the last call.
 pub fn take_actions() -> Vec<Action> {
     with(|s| std::mem::take(&mut s.actions))
 }
@@ -137,6 +139,11 @@ pub(crate) mod native {
 
     pub(crate) fn disconnect(socket: &str) -> Result<(), String> {
         with(|s| s.actions.push(Action::Disconnect(socket.to_owned())));
+        Ok(())
+    }
+
+    pub(crate) fn skip_events(socket: &str) -> Result<(), String> {
+        with(|s| s.actions.push(Action::SkipEvents(socket.to_owned())));
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::plugins::wasm;
-use crate::support::{Polling, Read, TestServer, Ws, metric_labelled, request};
+use crate::support::{Polling, Read, TestServer, Ws, metric_labelled, next_reload, request};
 
 const QUIET: Duration = Duration::from_millis(200);
 
@@ -60,6 +60,51 @@ async fn a_plugin_is_called_only_for_what_it_asked() {
     assert_eq!(x.text().await, r#"42["left","lobby","A"]"#);
     assert_eq!(x.text().await, "433[true]", "B did not ask for room leaves");
     y.expect_silence(QUIET).await;
+}
+
+#[tokio::test]
+async fn a_plugin_that_skips_a_socket_sees_none_of_its_events_until_swapped() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("skip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    let toml = |b: &str| {
+        let tagger = wasm("tagger");
+        format!(
+            "[plugins.a]\npath = {tagger:?}\n[plugins.a.config]\ntag = \"A\"\n\
+             [plugins.b]\npath = {tagger:?}\n[plugins.b.config]\ntag = \"{b}\"\n\
+             [[namespace]]\nname = \"/\"\nplugins = [\"a\", \"b\"]\n"
+        )
+    };
+    std::fs::write(&config, toml("B")).unwrap();
+    let (server, mut reloads, _watch) = TestServer::start_watched(&config).await;
+    let (mut x, _) = Ws::socket(server.addr, "/").await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    x.send(r#"42["skip-me","B"]"#).await;
+    assert_eq!(y.text().await, r#"42["skip-me","B"]"#, "the event that asked still goes on");
+    x.send(r#"42["say","hi"]"#).await;
+    assert_eq!(y.text().await, r#"42["say","hiA"]"#, "B no longer sees x's events");
+    y.send(r#"42["say","yo"]"#).await;
+    assert_eq!(x.text().await, r#"42["say","yoAB"]"#, "but still sees y's");
+
+    // A reload that changes B's config swaps it: the new version sees x again.
+    std::fs::write(&config, toml("C")).unwrap();
+    next_reload(&mut reloads).await.unwrap();
+    x.send(r#"42["say","hi"]"#).await;
+    assert_eq!(y.text().await, r#"42["say","hiAC"]"#);
+
+    // A socket that leaves is forgotten.
+    let slot = server.app.as_ref().unwrap().slot("b", "/").unwrap();
+    assert_eq!(slot.skipped_sockets(), 0, "emptied by the swap");
+    x.send(r#"42["skip-me","C"]"#).await;
+    assert_eq!(y.text().await, r#"42["skip-me","C"]"#);
+    assert_eq!(slot.skipped_sockets(), 1);
+    x.send("41").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while slot.skipped_sockets() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(slot.skipped_sockets(), 0, "x left");
 }
 
 #[tokio::test]

@@ -82,6 +82,11 @@ impl Host for HostState {
         self.defer(Deferred::Disconnect(sid))
     }
 
+    fn skip_events(&mut self, socket: String) -> Result<(), String> {
+        let sid = self.socket(&socket)?;
+        self.defer(Deferred::SkipEvents(sid))
+    }
+
     fn rooms_of(&mut self, socket: String) -> Vec<String> {
         let (Ok(ns), Ok(sid)) = (self.namespace(), socket.parse::<Sid>()) else { return Vec::new() };
         let mut rooms: Vec<String> = ns.adapter().rooms_of(sid).iter().map(|r| r.to_string()).collect();

@@ -10,9 +10,10 @@
 //! the lock, moves the old instance's snapshot into it: calls that started before finish
 //! on the old code, every later call runs on the new, none runs twice or is lost.
 //!
-//! A plugin declares at `init` which hooks and events it wants ([`Interests`]); the slot
-//! keeps that declaration where the chain can read it ([`PluginSlot::wants`],
-//! [`PluginSlot::wants_event`]) without waiting for a call in progress, and the chain
+//! A plugin declares at `init` which hooks and events it wants ([`Interests`]), and may
+//! later ask not to see one socket's events (`skip-events`); the slot keeps both where
+//! the chain can read them ([`PluginSlot::wants`], [`PluginSlot::wants_event`],
+//! [`PluginSlot::skips_events_of`]) without waiting for a call in progress, and the chain
 //! makes no other call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +32,7 @@ use super::kv::{KeyValue, Scope};
 use super::{Code, EPOCH_TICK, PluginError, PluginSpec, RUNTIME, SETUP_TIMEOUT};
 use crate::adapter::Room;
 use crate::metrics::METRICS;
-use crate::sid::Sid;
+use crate::sid::{Sid, SidSet};
 use crate::socketio::Namespace;
 
 /// Most `join` / `leave` / `disconnect` requests one call may make. Bounds the work a
@@ -50,6 +51,8 @@ pub enum Deferred {
     Leave(Sid, String),
     /// Disconnect the socket from the namespace.
     Disconnect(Sid),
+    /// Stop calling `on-event` for the socket's events (the slot's own business).
+    SkipEvents(Sid),
 }
 
 /// Refuses memory growth past the limit, and remembers that it did: the trap that
@@ -179,6 +182,10 @@ pub struct PluginSlot {
     /// What the live code asked to be called for. Kept apart from `live` so that deciding
     /// to skip a call never waits for a call in progress; locked only to read or replace.
     interests: RwLock<Interests>,
+    /// Sockets whose events the live code asked not to see (`skip-events`). Emptied on a
+    /// swap, so a new version asks again; a socket leaves it when it disconnects. Locked
+    /// like `interests`.
+    skipping: RwLock<SidSet>,
     failures: AtomicU64,
 }
 
@@ -193,6 +200,7 @@ impl PluginSlot {
             kv,
             scope,
             interests: RwLock::new(instance.interests.clone()),
+            skipping: RwLock::new(SidSet::default()),
             live: Mutex::new(Live { spec, code, instance: Some(instance) }),
             failures: AtomicU64::new(0),
         })
@@ -228,6 +236,24 @@ impl PluginSlot {
             EventFilter::All => true,
             EventFilter::Only(names) => names.iter().any(|n| n == name),
             EventFilter::AllExcept(names) => !names.iter().any(|n| n == name),
+        }
+    }
+
+    /// Whether the plugin asked not to see `sid`'s events.
+    pub fn skips_events_of(&self, sid: Sid) -> bool {
+        let skipping = self.skipping.read().unwrap_or_else(|e| e.into_inner());
+        !skipping.is_empty() && skipping.contains(&sid)
+    }
+
+    /// How many sockets the plugin has asked not to see events from.
+    pub fn skipped_sockets(&self) -> usize {
+        self.skipping.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Forgets a socket that has left the namespace.
+    pub fn forget(&self, sid: Sid) {
+        if self.skips_events_of(sid) {
+            self.skipping.write().unwrap_or_else(|e| e.into_inner()).remove(&sid);
         }
     }
 
@@ -271,6 +297,7 @@ impl PluginSlot {
             Err(error) => return Err(PluginError::Load(format!("restore failed: {error:#}"))),
         }
         self.set_interests(&next.interests);
+        self.skipping.write().unwrap_or_else(|e| e.into_inner()).clear();
         *live = Live { spec, code, instance: Some(next) };
         Ok(())
     }
@@ -350,7 +377,7 @@ impl PluginSlot {
             (result, deferred)
         };
         let result = result.map_err(|error| self.failed(error));
-        apply(namespace, deferred);
+        self.apply(namespace, deferred);
         result
     }
 
@@ -364,22 +391,23 @@ impl PluginSlot {
 }
 
 /// Carries out the actions a plugin asked for, now that its instance is unlocked.
-fn apply(namespace: &Namespace, deferred: Vec<Deferred>) {
-    for action in deferred {
-        match action {
-            Deferred::Join(sid, room) => {
-                if let Some(socket) = namespace.socket(sid) {
+impl PluginSlot {
+    /// Carries out what a call asked for, with no lock held.
+    fn apply(&self, namespace: &Namespace, deferred: Vec<Deferred>) {
+        for action in deferred {
+            let (Deferred::Join(sid, _) | Deferred::Leave(sid, _) | Deferred::Disconnect(sid) | Deferred::SkipEvents(sid)) = &action;
+            // A socket that has gone meanwhile needs nothing (and was already forgotten).
+            let Some(socket) = namespace.socket(*sid) else { continue };
+            match action {
+                Deferred::Join(_, room) => {
                     socket.join(Room::from(room));
                 }
-            }
-            Deferred::Leave(sid, room) => {
-                if let Some(socket) = namespace.socket(sid) {
+                Deferred::Leave(_, room) => {
                     socket.leave(&room);
                 }
-            }
-            Deferred::Disconnect(sid) => {
-                if let Some(socket) = namespace.socket(sid) {
-                    socket.disconnect();
+                Deferred::Disconnect(_) => socket.disconnect(),
+                Deferred::SkipEvents(sid) => {
+                    self.skipping.write().unwrap_or_else(|e| e.into_inner()).insert(sid);
                 }
             }
         }

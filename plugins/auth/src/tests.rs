@@ -142,3 +142,22 @@ fn sockets_it_did_not_admit_are_not_policed() {
     let verdict = auth.on_event(&stranger, &Event::new("join", &[json!("admin")]));
     assert!(matches!(verdict, EventVerdict::Allow));
 }
+
+#[test]
+fn a_socket_allowed_every_room_is_not_asked_about_again() {
+    use roomd_plugin_sdk::testing::{self, Action};
+    testing::reset();
+    let mut auth = plugin(json!({}));
+    let ConnectVerdict::Allow(Some(data)) = auth.on_connect(&handshake(json!({ "token": hs256(&good_claims()) }))) else { panic!() };
+    let socket = Socket { id: "s1".into(), namespace: "/chat".into(), data };
+    let verdict = auth.on_event(&socket, &Event::new("publish", &[json!({ "to": "anywhere", "event": "m" })]));
+    assert!(matches!(verdict, EventVerdict::Allow));
+    assert_eq!(testing::take_actions(), vec![Action::SkipEvents("s1".into())], "the default `*` allows every room");
+
+    let mut strict = plugin(json!({ "default_rooms": ["room-*"] }));
+    let ConnectVerdict::Allow(Some(data)) = strict.on_connect(&handshake(json!({ "token": hs256(&good_claims()) }))) else { panic!() };
+    let socket = Socket { id: "s2".into(), namespace: "/chat".into(), data };
+    let verdict = strict.on_event(&socket, &Event::new("publish", &[json!({ "to": "room-1", "event": "m" })]));
+    assert!(matches!(verdict, EventVerdict::Allow));
+    assert_eq!(testing::take_actions(), vec![], "a policy with limits checks every request");
+}

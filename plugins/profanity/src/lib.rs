@@ -1,16 +1,23 @@
 //! roomd's profanity plugin: checks every string in an event's arguments (nested JSON
-//! included) with `rustrict`, which sees through leetspeak, spacing, repeated letters and
+//! included) against a word list, seeing through leetspeak, spacing, repeated letters and
 //! look-alike Unicode while leaving innocent words alone ("Scunthorpe", "assassin").
 //!
 //! Mode `mask` rewrites the event with the offending words starred out; mode `reject`
 //! refuses it (the sender's ack gets `{ok:false, error, data:{code:"profanity"}}` and the
 //! event goes nowhere). Extra denied and allowed words come from config and change with a
 //! hot reload of `config.toml`.
+//!
+//! How a message is read is [`glyph`] (one character) and [`words`] (the words it makes);
+//! what counts as profane is [`lexicon`]. A clean message, the common case, costs one pass
+//! over its characters and a short trie walk per letter, with no allocation.
 
+use std::ops::Range;
+
+use lexicon::{Lexicon, Severity};
 use roomd_plugin_sdk::{Event, EventVerdict, Hooks, Interests, Payload, Plugin, Rejection, Socket, export_plugin};
-use rustrict::{Censor, Trie, Type};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use words::Words;
 
 /// The plugin's config table.
 #[derive(Debug, Deserialize)]
@@ -24,14 +31,18 @@ struct Config {
     #[serde(default)]
     events: Vec<String>,
     /// Least severity acted on: `mild`, `moderate` (default) or `severe`.
-    #[serde(default)]
-    threshold: Threshold,
-    /// Further words to treat as severe profanity.
+    #[serde(default = "default_threshold")]
+    threshold: Severity,
+    /// Further patterns to treat as severe profanity (`word`, `word*`, `*word*`).
     #[serde(default)]
     deny: Vec<String>,
     /// Words never to flag.
     #[serde(default)]
     allow: Vec<String>,
+}
+
+fn default_threshold() -> Severity {
+    Severity::Moderate
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -42,51 +53,37 @@ enum Mode {
     Reject,
 }
 
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Threshold {
-    Mild,
-    #[default]
-    Moderate,
-    Severe,
-}
-
-impl Threshold {
-    fn as_type(self) -> Type {
-        match self {
-            Threshold::Mild => Type::INAPPROPRIATE & Type::MILD_OR_HIGHER,
-            Threshold::Moderate => Type::INAPPROPRIATE & Type::MODERATE_OR_HIGHER,
-            Threshold::Severe => Type::INAPPROPRIATE & Type::SEVERE,
-        }
-    }
-}
-
 /// The profanity plugin.
 pub struct Profanity {
     mode: Mode,
     events: Vec<String>,
-    threshold: Type,
-    /// The built-in word list plus config's words. `Censor` wants a `'static` trie; one is
-    /// leaked per instance, and instances are only made at load and on a swap.
-    trie: &'static Trie,
-    /// The analyser for the common case, a clean message (see [`Profanity::offends`]).
-    analyzer: Censor<std::vec::IntoIter<char>>,
+    lexicon: Lexicon,
+    /// The scanner for the common case, a clean message (see [`Profanity::offends`]).
+    words: Words,
 }
 
 impl Profanity {
-    /// Whether `text` holds anything at or above the threshold. The analyser is reused
-    /// across messages, so its match tables are allocated once, not per message.
+    /// Whether `text` holds anything listed at or above the threshold. The fast path
+    /// decides most messages, reading only a few of their words in full.
     fn offends(&mut self, text: &str) -> bool {
-        let chars: Vec<char> = text.chars().collect();
-        self.analyzer.reset(chars.into_iter());
-        self.analyzer.analyze().is(self.threshold)
+        let (lexicon, words) = (&self.lexicon, &mut self.words);
+        let mut read = |text: &str| words.any(text, &mut |runs| lexicon.find(text, runs, &mut |_| true));
+        match lexicon.quick_offends(text, &mut read) {
+            Some(verdict) => verdict,
+            None => read(text),
+        }
     }
 
     /// `text` with offending words starred out, or `None` when it is clean.
     fn censor(&self, text: &str) -> Option<String> {
-        let (censored, analysis) =
-            Censor::from_str(text).with_trie(self.trie).with_censor_threshold(self.threshold).censor_and_analyze();
-        analysis.is(self.threshold).then_some(censored)
+        let mut spans = Vec::new();
+        Words::default().any(text, &mut |runs| {
+            self.lexicon.find(text, runs, &mut |span| {
+                spans.push(span);
+                false
+            })
+        });
+        (!spans.is_empty()).then(|| mask(text, &spans))
     }
 
     /// Censors every string in `value`; returns whether anything was found.
@@ -114,26 +111,22 @@ impl Profanity {
     }
 }
 
+/// `text` with every span starred out but its first character (`f***`); white space in
+/// a span (`f u c k`) is kept.
+fn mask(text: &str, spans: &[Range<usize>]) -> String {
+    let mut masked = vec![false; text.len()];
+    for span in spans {
+        let first = text[span.clone()].chars().next().map_or(0, char::len_utf8);
+        masked[span.start + first..span.end].fill(true);
+    }
+    text.char_indices().map(|(at, c)| if masked[at] && !c.is_whitespace() { '*' } else { c }).collect()
+}
+
 impl Plugin for Profanity {
     fn init(config: &Value) -> Result<Self, String> {
         let config: Config = serde_json::from_value(config.clone()).map_err(|e| format!("profanity config: {e}"))?;
-        let mut trie = Trie::default();
-        for word in &config.deny {
-            trie.set(&word.to_lowercase(), Type::PROFANE & Type::SEVERE);
-        }
-        for word in &config.allow {
-            trie.set(&word.to_lowercase(), Type::SAFE);
-        }
-        let threshold = config.threshold.as_type();
-        let trie: &'static Trie = Box::leak(Box::new(trie));
-        let mut analyzer = Censor::new(Vec::new().into_iter());
-        analyzer.with_trie(trie).with_censor_threshold(threshold);
-        let mut filter = Profanity { mode: config.mode, events: config.events, threshold, trie, analyzer };
-        // rustrict builds its tables lazily; do it here, under init's generous deadline,
-        // rather than in the first event's hook.
-        let _ = filter.censor("warm up the f1lter");
-        let _ = filter.offends("warm up the f1lter");
-        Ok(filter)
+        let lexicon = Lexicon::new(config.threshold, &config.deny, &config.allow).map_err(|e| format!("profanity config: {e}"))?;
+        Ok(Profanity { mode: config.mode, events: config.events, lexicon, words: Words::default() })
     }
 
     fn interests(&self) -> Interests {
@@ -175,7 +168,11 @@ impl Plugin for Profanity {
 
 export_plugin!(Profanity);
 
+mod glyph;
+mod lexicon;
+mod quick;
 mod strings;
+mod words;
 
 #[cfg(test)]
 mod tests;

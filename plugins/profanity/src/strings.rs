@@ -1,114 +1,66 @@
 //! Every string value in a JSON array of arguments, read in place: no values are built,
-//! and a string without escapes is never copied.
-
-use std::fmt;
-
-use serde::Deserializer;
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+//! and a string without escapes is never copied. The host hands plugins well-formed JSON;
+//! on anything else this reads what it can and never panics.
 
 /// Whether `check` holds for any string value (object keys aside) in the JSON array
 /// `args`, past its first `skip` elements. Stops at the first that does. Text that is not
 /// a JSON array has no strings.
 pub(crate) fn any(args: &str, skip: usize, check: &mut dyn FnMut(&str) -> bool) -> bool {
-    let mut found = false;
-    let mut de = serde_json::Deserializer::from_str(args);
-    let _ = de.deserialize_seq(Top { skip, scan: Scan { check, found: &mut found } });
-    found
-}
-
-/// Looks at one value and everything inside it.
-struct Scan<'a, 'c> {
-    check: &'a mut (dyn FnMut(&str) -> bool + 'c),
-    found: &'a mut bool,
-}
-
-impl Scan<'_, '_> {
-    fn reborrow(&mut self) -> Scan<'_, '_> {
-        Scan { check: &mut *self.check, found: &mut *self.found }
+    let bytes = args.as_bytes();
+    let Some(open) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else { return false };
+    if bytes[open] != b'[' {
+        return false;
     }
-
-    fn text(self, text: &str) {
-        if !*self.found && (self.check)(text) {
-            *self.found = true;
-        }
-    }
-}
-
-/// The arguments array: skips its first elements, scans the rest.
-struct Top<'a, 'c> {
-    skip: usize,
-    scan: Scan<'a, 'c>,
-}
-
-impl<'de> Visitor<'de> for Top<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of arguments")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        for _ in 0..self.skip {
-            if seq.next_element::<IgnoredAny>()?.is_none() {
-                return Ok(());
+    let (mut at, mut depth, mut element) = (open + 1, 1usize, 0usize);
+    while let Some(&b) = bytes.get(at) {
+        at += 1;
+        match b {
+            b'"' => {
+                let start = at;
+                let (end, escaped) = string_end(bytes, start);
+                at = end + 1;
+                let is_key = bytes[at.min(bytes.len())..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
+                if element < skip || is_key {
+                    continue;
+                }
+                let hit = if escaped {
+                    // Rare: decode the escapes through serde_json, quotes included.
+                    serde_json::from_str::<String>(&args[start - 1..(end + 1).min(args.len())]).is_ok_and(|text| check(&text))
+                } else {
+                    check(&args[start..end.min(args.len())])
+                };
+                if hit {
+                    return true;
+                }
             }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return false;
+                }
+            }
+            b',' if depth == 1 => element += 1,
+            _ => {}
         }
-        while seq.next_element_seed(self.scan.reborrow())?.is_some() {}
-        Ok(())
     }
+    false
 }
 
-impl<'de> DeserializeSeed<'de> for Scan<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Scan<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E>(self, text: &str) -> Result<(), E> {
-        self.text(text);
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(self.reborrow())?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(self.reborrow())?;
+/// Where the string whose text begins at `start` ends (its closing quote, or the end of
+/// the input), and whether it holds an escape.
+fn string_end(bytes: &[u8], start: usize) -> (usize, bool) {
+    let mut escaped = false;
+    let mut at = start;
+    while let Some(found) = bytes.get(at..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+        at += found;
+        if bytes[at] == b'"' {
+            return (at, escaped);
         }
-        Ok(())
+        escaped = true;
+        at += 2;
     }
+    (bytes.len(), escaped)
 }
 
 #[cfg(test)]
@@ -132,6 +84,16 @@ mod tests {
         assert_eq!(strings(args, 9), Vec::<String>::new());
         assert_eq!(strings("not json", 0), Vec::<String>::new());
         assert_eq!(strings(r#"{"a":"b"}"#, 0), Vec::<String>::new(), "arguments are an array");
+        assert_eq!(strings(r#" [ "a" , {"k" : "v", "e":"\u00e9\n"} ] "#, 0), ["a", "v", "é\n"], "space and escapes");
+        assert_eq!(strings(r#"[["x",1],"y"]"#, 1), ["y"], "a nested array is one element");
+    }
+
+    #[test]
+    fn malformed_text_reads_what_it_can() {
+        for text in [r#"["unterminated"#, r#"["a\"#, "[", "]", r#"["a"]]]"#, r#"[{"k":"#, ""] {
+            let _ = strings(text, 0);
+        }
+        assert_eq!(strings(r#"["a"]]]"#, 0), ["a"]);
     }
 
     #[test]

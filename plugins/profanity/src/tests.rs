@@ -30,6 +30,15 @@ fn catches_profanity_and_its_disguises() {
         "fuсk", // Cyrillic "с"
         "you asshole",
         "b.i.t.c.h",
+        "f\u{200B}uck", // a zero-width space inside
+        "fück",
+        "@ss",
+        "a s s",
+        "motherfucker",
+        "bullshit!!!",
+        "F.U.C.K.",
+        "you're a 5h1tty b1tch",
+        "dumbasses",
     ];
     for text in caught {
         assert!(filter.censor(text).is_some(), "should catch {text:?}");
@@ -48,6 +57,14 @@ fn leaves_innocent_words_alone() {
         "Dickens wrote novels",
         "hello there",
         "I need to assess the class",
+        "the spice has cumin",
+        "a door knob and a shell",
+        "hello, Hancock",
+        "grapes and therapists",
+        "4 5 5 4 555",
+        "the Arsenal won 3-1",
+        "",
+        "漢字 and emoji 😀",
     ];
     for text in innocent {
         assert_eq!(filter.censor(text), None, "should pass {text:?}");
@@ -58,7 +75,7 @@ fn leaves_innocent_words_alone() {
 fn config_words_extend_and_override_the_list() {
     // The built-in list flags "shiitake"; `allow` is the operator's fix.
     assert!(plugin(json!({})).censor("shiitake mushrooms").is_some());
-    let filter = plugin(json!({ "deny": ["frak"], "allow": ["hell", "shiitake"] }));
+    let filter = plugin(json!({ "deny": ["frak*"], "allow": ["hell", "shiitake"] }));
     assert_eq!(filter.censor("shiitake mushrooms"), None);
     assert!(filter.censor("frak off").is_some());
     assert!(filter.censor("frakkin").is_some());
@@ -67,6 +84,31 @@ fn config_words_extend_and_override_the_list() {
     let lenient = plugin(json!({ "threshold": "severe" }));
     assert!(strict.censor("crap").is_some());
     assert_eq!(lenient.censor("crap"), None);
+    assert!(lenient.censor("fuck").is_some());
+}
+
+#[test]
+fn deny_patterns_choose_how_much_of_a_word_they_match() {
+    let filter = plugin(json!({ "deny": ["grok", "zork*", "*blarg*"] }));
+    assert!(filter.censor("grok").is_some() && filter.censor("groks").is_some());
+    assert_eq!(filter.censor("grokking"), None, "a whole-word pattern");
+    assert!(filter.censor("zorkmids").is_some());
+    assert_eq!(filter.censor("azork"), None, "a pattern open at its end only");
+    assert!(filter.censor("megablargs").is_some());
+    for bad in ["gr0k!", "x", "*", "блять"] {
+        let Err(error) = Profanity::init(&json!({ "deny": [bad] })) else { panic!("{bad:?} accepted") };
+        assert!(error.contains("deny"), "{error}");
+    }
+}
+
+#[test]
+fn masks_keep_the_first_letter_and_the_rest_of_the_text() {
+    let filter = plugin(json!({}));
+    assert_eq!(filter.censor("well fuck it").as_deref(), Some("well f*** it"));
+    assert_eq!(filter.censor("oh $h!t, sh1t").as_deref(), Some("oh $***, s***"));
+    assert_eq!(filter.censor("f u c k").as_deref(), Some("f * * *"));
+    assert_eq!(filter.censor("fuсk off").as_deref(), Some("f*** off"), "a Cyrillic letter is one star");
+    assert_eq!(filter.censor("motherfucker").as_deref(), Some("motherf***er"), "the listed part");
 }
 
 #[test]
@@ -101,4 +143,24 @@ fn asks_for_the_events_it_checks_and_no_hooks() {
     assert!(!every.wants(Hooks::CONNECT) && !every.wants(Hooks::DISCONNECT));
     let some = plugin(json!({ "events": ["chat"] })).interests();
     assert!(some.wants_event("chat") && !some.wants_event("publish"));
+}
+
+#[test]
+#[ignore]
+fn zz_speed() {
+    let mut filter = plugin(json!({}));
+    let args = r#"[{"to":"room-1","event":"m"},1,1764500000000000,"lorem ipsum dolor sit amet consectetur adipiscing elit lorem ipsu"]"#;
+    let n = 200_000;
+    let t = std::time::Instant::now();
+    let mut hits = 0;
+    for _ in 0..n {
+        hits += usize::from(super::strings::any(std::hint::black_box(args), 1, &mut |text| filter.offends(text)));
+    }
+    let full = t.elapsed().as_nanos() as f64 / n as f64;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        hits += usize::from(super::strings::any(std::hint::black_box(args), 1, &mut |text| text.len() == 3));
+    }
+    let scan = t.elapsed().as_nanos() as f64 / n as f64;
+    eprintln!("full {full:.0} ns, strings only {scan:.0} ns, hits {hits}");
 }

@@ -83,6 +83,11 @@ impl Plugin for Tagger {
                 EventVerdict::handled(&[json!(reached.ok())])
             }
             "rooms" => EventVerdict::handled(&[json!(host::rooms_of(&socket.id))]),
+            // `["skip-me", tag]`: the tagger named stops seeing this socket's events.
+            "skip-me" if arg.as_str() == Some(self.tag.as_str()) => {
+                let _ = host::skip_events(&socket.id);
+                EventVerdict::Allow
+            }
             _ => EventVerdict::Allow,
         }
     }

@@ -1,5 +1,6 @@
 //! What roomd lets a plugin do. Every call acts in the namespace of the instance making
-//! it; `join`, `leave` and `disconnect` take effect when the current hook returns.
+//! it; `join`, `leave`, `disconnect` and `skip_events` take effect when the current hook
+//! returns.
 //!
 //! Natively (any target but wasm) these calls go to the in-memory stand-in in
 //! [`crate::testing`], so plugin logic can be unit-tested without roomd.

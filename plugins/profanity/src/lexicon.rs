@@ -8,8 +8,9 @@
 //! long as the pattern's own (`fuuuck` is `fuck`; `as` is not `ass`).
 //!
 //! Patterns are kept in two tries: one matched from a word's first letter (every
-//! pattern) and one from each later letter (the patterns opening with `*`). A word costs
-//! one walk per letter down a few edges, with no allocation.
+//! pattern) and one from each later letter (the patterns opening with `*`). A walk starts
+//! only where the word's first runs open some pattern ([`Openings`]), so most letters cost
+//! a table lookup and a clean word no allocation.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -91,7 +92,8 @@ impl Lexicon {
     }
 
     /// Whether the word that `runs` spell in `text` is allowed, read as its letters in
-    /// lower case (`Shiitake` and `shii-take` alike for `shiitake`).
+    /// lower case (`Shiitake` and `SHIITAKE` alike for `shiitake`; spelled-out letters
+    /// without their separators).
     fn is_allowed(&self, text: &str, runs: &[Run]) -> bool {
         if self.allowed.is_empty() {
             return false;
@@ -226,7 +228,6 @@ fn spells(runs: &[Run], word: &[u8]) -> bool {
 }
 
 /// How a trie's patterns open: enough to tell that none can begin at a run.
-#[derive(Clone)]
 pub(crate) struct Openings {
     /// Patterns of two runs: the second letters after each first.
     pub(crate) pairs: [Letters; 26],

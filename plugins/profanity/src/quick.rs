@@ -7,8 +7,9 @@
 //! and its repeats, so a table lookup per letter decides, and only a word where a
 //! pattern may begin is read in full. What the tables cannot vouch for sends the whole
 //! message to the full reading: a byte beyond ASCII (look-alikes, accents, invisible
-//! characters), a digit or symbol touching a letter (leetspeak), or three one-character
-//! tokens each parted from the last by one separator (letters spelled out).
+//! characters), a digit, or a symbol before a letter or digit, touching a letter
+//! (leetspeak), or three one-character tokens each parted from the last by one separator
+//! (letters spelled out).
 
 use crate::glyph::{Glyph, Letters, glyph};
 use crate::lexicon::Openings;
@@ -17,8 +18,12 @@ use crate::lexicon::Openings;
 /// also reads as `u`, has a class of its own.
 const V: u8 = 26;
 const CLASSES: usize = 27;
-const DISGUISE: u8 = 27;
-const BREAK: u8 = 28;
+const DIGIT: u8 = 27;
+/// Symbols that read as a letter before a letter or digit: inside a word (`!`, `|`, ...),
+/// or also opening one (`$`, `@`).
+const SYMBOL: u8 = 28;
+const LEADING: u8 = 29;
+const BREAK: u8 = 30;
 
 /// The readings of a letter class.
 fn readings(class: u8) -> Letters {
@@ -76,7 +81,9 @@ impl Quick {
             *class = match glyph(b as char) {
                 Glyph::Letter(_) if b.eq_ignore_ascii_case(&b'v') => V,
                 Glyph::Letter(letters) => letters.trailing_zeros() as u8,
-                Glyph::Digit(_) | Glyph::Symbol { .. } => DISGUISE,
+                Glyph::Digit(_) => DIGIT,
+                Glyph::Symbol { leads: false, .. } => SYMBOL,
+                Glyph::Symbol { leads: true, .. } => LEADING,
                 Glyph::Invisible | Glyph::Break => BREAK,
             };
         }
@@ -91,8 +98,18 @@ impl Quick {
         // One-character tokens in a row, each parted from the last by one separator, and
         // where the last of them ended.
         let (mut spelled, mut single_end) = (0, usize::MAX);
-        for (at, &b) in text.as_bytes().iter().enumerate() {
-            let class = *self.classes.get(usize::from(b))?;
+        let bytes = text.as_bytes();
+        for (at, &b) in bytes.iter().enumerate() {
+            let class = match *self.classes.get(usize::from(b))? {
+                // As in the full reading, a symbol is punctuation unless a letter or digit
+                // follows (`hello!`) and it is inside a word or may open one (`(yes)`);
+                // a byte beyond ASCII might be a letter.
+                symbol @ (SYMBOL | LEADING) => {
+                    let before_letter = bytes.get(at + 1).is_some_and(|&next| self.classes.get(usize::from(next)).is_none_or(|&c| c <= DIGIT));
+                    if before_letter && (token.start != usize::MAX || symbol == LEADING) { symbol } else { BREAK }
+                }
+                class => class,
+            };
             match class {
                 BREAK => {
                     if token.start == usize::MAX {
@@ -110,8 +127,8 @@ impl Quick {
                     }
                     token = Token::new();
                 }
-                DISGUISE if token.count > 0 => return None,
-                DISGUISE => {
+                DIGIT | SYMBOL | LEADING if token.count > 0 => return None,
+                DIGIT | SYMBOL | LEADING => {
                     token.disguised = true;
                     if token.start == usize::MAX {
                         token.start = at;
@@ -206,7 +223,7 @@ mod tests {
     #[test]
     fn ordinary_text_takes_the_fast_path_reading_few_words_in_full() {
         let lexicon = lexicon();
-        for text in ["lorem ipsum dolor sit amet consectetur", "", "ok", "10:30 works for me", "I'm in", "a b"] {
+        for text in ["lorem ipsum dolor sit amet consectetur", "", "ok", "10:30 works for me", "I'm in", "a b", "yes! (ok)"] {
             assert_eq!(quick(&lexicon, text), (Some(false), vec![]), "{text:?}");
         }
         let (verdict, read) = quick(&lexicon, "see the cheap shiny shots, as, Zed");
@@ -218,7 +235,7 @@ mod tests {
     #[test]
     fn what_it_cannot_vouch_for_sends_the_message_to_the_full_reading() {
         let lexicon = lexicon();
-        for text in ["sh1t", "$hit", "a5s", "f u c k", "fück", "f\u{200B}uck", "4 5 5", "so a b c"] {
+        for text in ["sh1t", "$hit", "sh!t", "a5s", "f u c k", "fück", "f\u{200B}uck", "4 5 5", "so a b c", "hi!é"] {
             assert_eq!(quick(&lexicon, text), (None, vec![]), "{text:?}");
         }
     }
@@ -229,7 +246,7 @@ mod tests {
     #[test]
     fn never_clean_where_the_full_reading_finds_a_match() {
         let lexicon = lexicon();
-        let alphabet: Vec<char> = "fuckshitbasdonqxzvr FUCK  1!$@5.-'é".chars().collect();
+        let alphabet: Vec<char> = "fuckshitbasdonqxzvr FUCK  1!$@5.-'é(|+".chars().collect();
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: usize| {
             state ^= state << 13;

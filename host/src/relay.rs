@@ -90,10 +90,11 @@ impl Relay {
                 return Err(format!("joining room {room:?} is not allowed"));
             }
             // Another socket's own room would let this client read its private messages.
-            if let Ok(sid) = room.parse::<Sid>() {
-                if sid != own && socket.namespace().socket(sid).is_some() {
-                    return Err(format!("room {room:?} is another socket's own room"));
-                }
+            if let Ok(sid) = room.parse::<Sid>()
+                && sid != own
+                && socket.namespace().socket(sid).is_some()
+            {
+                return Err(format!("room {room:?} is another socket's own room"));
             }
             let already = socket.namespace().adapter().sockets_in(room).contains(&own);
             if !already && room != own.as_str() {

@@ -35,10 +35,10 @@ pub fn watch(
     let changed = Arc::new(Notify::new());
     let signal = changed.clone();
     let mut watcher: RecommendedWatcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            if !event.kind.is_access() {
-                signal.notify_one();
-            }
+        if let Ok(event) = event
+            && !event.kind.is_access()
+        {
+            signal.notify_one();
         }
     })?;
     let mut watched = BTreeSet::new();

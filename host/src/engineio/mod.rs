@@ -194,10 +194,10 @@ impl<H: Handler> Engine<H> {
     /// Answers one HTTP request to the Engine.IO path.
     pub async fn handle(&self, req: Request<IncomingBody>, remote: Option<SocketAddr>) -> HttpResponse {
         let origin = req.headers().get(header::ORIGIN).cloned();
-        if let Some(origin) = &origin {
-            if !self.origin_allowed(origin) {
-                return RequestError::Forbidden.into_response();
-            }
+        if let Some(origin) = &origin
+            && !self.origin_allowed(origin)
+        {
+            return RequestError::Forbidden.into_response();
         }
         let mut response = if req.method() == Method::OPTIONS {
             preflight(&req)

@@ -221,11 +221,11 @@ impl Handler for Core {
         let timeout = self.config.connect_timeout;
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
-            if let Some(session) = session.upgrade() {
-                if session.data().sockets().is_empty() {
-                    tracing::debug!(sid = %session.sid(), "no namespace joined in time, closing");
-                    session.close(CloseReason::ServerClose);
-                }
+            if let Some(session) = session.upgrade()
+                && session.data().sockets().is_empty()
+            {
+                tracing::debug!(sid = %session.sid(), "no namespace joined in time, closing");
+                session.close(CloseReason::ServerClose);
             }
         });
     }

@@ -47,9 +47,9 @@ pub fn disconnect(socket: &str) -> Result<(), String> {
 }
 
 /// Stops calling this plugin's `on_event` for `socket`'s events, for as long as the
-/// socket stays and this version of the plugin serves (a hot swap or a config reload asks
-/// again). For an answer about a socket that cannot change, such as a room policy that
-/// allows every room.
+/// socket stays and this version of the plugin serves (a hot swap, of the code or of its
+/// settings, asks again; a fresh instance after a trap does not). For an answer about a
+/// socket that cannot change, such as a room policy that allows every room.
 pub fn skip_events(socket: &str) -> Result<(), String> {
     imp::skip_events(socket)
 }

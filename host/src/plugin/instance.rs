@@ -170,6 +170,14 @@ struct Live {
     instance: Option<Instance>,
 }
 
+/// The sockets a plugin asked not to see events from, and the version of its code that
+/// asked (bumped by every swap).
+#[derive(Default)]
+struct Skipping {
+    version: u64,
+    sockets: SidSet,
+}
+
 /// One plugin serving one namespace (or namespace pattern).
 pub struct PluginSlot {
     name: Arc<str>,
@@ -185,7 +193,7 @@ pub struct PluginSlot {
     /// Sockets whose events the live code asked not to see (`skip-events`). Emptied on a
     /// swap, so a new version asks again; a socket leaves it when it disconnects. Locked
     /// like `interests`.
-    skipping: RwLock<SidSet>,
+    skipping: RwLock<Skipping>,
     failures: AtomicU64,
 }
 
@@ -200,7 +208,7 @@ impl PluginSlot {
             kv,
             scope,
             interests: RwLock::new(instance.interests.clone()),
-            skipping: RwLock::new(SidSet::default()),
+            skipping: RwLock::new(Skipping::default()),
             live: Mutex::new(Live { spec, code, instance: Some(instance) }),
             failures: AtomicU64::new(0),
         })
@@ -242,18 +250,18 @@ impl PluginSlot {
     /// Whether the plugin asked not to see `sid`'s events.
     pub fn skips_events_of(&self, sid: Sid) -> bool {
         let skipping = self.skipping.read().unwrap_or_else(|e| e.into_inner());
-        !skipping.is_empty() && skipping.contains(&sid)
+        !skipping.sockets.is_empty() && skipping.sockets.contains(&sid)
     }
 
     /// How many sockets the plugin has asked not to see events from.
     pub fn skipped_sockets(&self) -> usize {
-        self.skipping.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.skipping.read().unwrap_or_else(|e| e.into_inner()).sockets.len()
     }
 
     /// Forgets a socket that has left the namespace.
     pub fn forget(&self, sid: Sid) {
         if self.skips_events_of(sid) {
-            self.skipping.write().unwrap_or_else(|e| e.into_inner()).remove(&sid);
+            self.skipping.write().unwrap_or_else(|e| e.into_inner()).sockets.remove(&sid);
         }
     }
 
@@ -297,7 +305,10 @@ impl PluginSlot {
             Err(error) => return Err(PluginError::Load(format!("restore failed: {error:#}"))),
         }
         self.set_interests(&next.interests);
-        self.skipping.write().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut skipping = self.skipping.write().unwrap_or_else(|e| e.into_inner());
+        skipping.version += 1;
+        skipping.sockets.clear();
+        drop(skipping);
         *live = Live { spec, code, instance: Some(next) };
         Ok(())
     }
@@ -338,9 +349,12 @@ impl PluginSlot {
         namespace: &Namespace,
         f: impl FnOnce(&bindings::Plugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        let (result, deferred) = {
+        let (result, deferred, version) = {
             let mut live = self.lock();
             let live = &mut *live;
+            // Which version of the code this call runs: a skip it asks for is that
+            // version's, and does not outlive a swap that lands before it is applied.
+            let version = self.skipping.read().unwrap_or_else(|e| e.into_inner()).version;
             if live.instance.is_none() {
                 match Instance::new(&live.code, &live.spec, self.kv.clone(), self.scope.clone()) {
                     Ok(fresh) => {
@@ -374,10 +388,10 @@ impl PluginSlot {
                     Err(classify(error, out_of_memory))
                 }
             };
-            (result, deferred)
+            (result, deferred, version)
         };
         let result = result.map_err(|error| self.failed(error));
-        self.apply(namespace, deferred);
+        self.apply(namespace, deferred, version);
         result
     }
 
@@ -392,8 +406,8 @@ impl PluginSlot {
 
 /// Carries out the actions a plugin asked for, now that its instance is unlocked.
 impl PluginSlot {
-    /// Carries out what a call asked for, with no lock held.
-    fn apply(&self, namespace: &Namespace, deferred: Vec<Deferred>) {
+    /// Carries out what a call by `version` of the code asked for, with no lock held.
+    fn apply(&self, namespace: &Namespace, deferred: Vec<Deferred>, version: u64) {
         for action in deferred {
             let (Deferred::Join(sid, _) | Deferred::Leave(sid, _) | Deferred::Disconnect(sid) | Deferred::SkipEvents(sid)) = &action;
             // A socket that has gone meanwhile needs nothing (and was already forgotten).
@@ -407,7 +421,16 @@ impl PluginSlot {
                 }
                 Deferred::Disconnect(_) => socket.disconnect(),
                 Deferred::SkipEvents(sid) => {
-                    self.skipping.write().unwrap_or_else(|e| e.into_inner()).insert(sid);
+                    let mut skipping = self.skipping.write().unwrap_or_else(|e| e.into_inner());
+                    if skipping.version == version {
+                        skipping.sockets.insert(sid);
+                    }
+                    drop(skipping);
+                    // A socket closing meanwhile may have been forgotten before the insert;
+                    // `connected` is cleared before the forgetting, so this catches it.
+                    if !socket.connected() {
+                        self.forget(sid);
+                    }
                 }
             }
         }

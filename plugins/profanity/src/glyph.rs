@@ -65,57 +65,73 @@ static ASCII: [Glyph; 128] = {
 };
 
 /// Beyond ASCII: the Latin letters with diacritics, full-width forms, and the Cyrillic
-/// and Greek letters that look like Latin ones.
+/// and Greek letters that look like Latin ones. Any other letter is a letter that stands
+/// for none of `a`–`z`: it keeps its word whole (`fũck` is not `f` and `ck`) and matches
+/// nothing.
 fn wide(c: char) -> Glyph {
-    let ascii = |a: u8| Glyph::Letter(letter(a));
     match c {
-        '\u{FF01}'..='\u{FF5E}' => match char::from_u32(c as u32 - 0xFEE0) {
-            Some(narrow) => glyph(narrow),
-            None => Glyph::Break,
-        },
-        '\u{00AD}' | '\u{034F}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' => Glyph::Invisible,
-        '\u{0300}'..='\u{036F}' | '\u{FE00}'..='\u{FE0F}' => Glyph::Invisible,
-        'à'..='å' | 'À'..='Å' | 'ā' | 'ă' | 'ą' | 'Ā' | 'Ă' | 'Ą' => ascii(b'a'),
-        'ç' | 'Ç' | 'ć' | 'č' | 'Ć' | 'Č' => ascii(b'c'),
-        'è'..='ë' | 'È'..='Ë' | 'ē' | 'ė' | 'ę' | 'ě' | 'Ē' | 'Ė' | 'Ę' | 'Ě' => ascii(b'e'),
-        'ì'..='ï' | 'Ì'..='Ï' | 'ī' | 'į' | 'ı' | 'Ī' | 'Į' | 'İ' => ascii(b'i'),
-        'ñ' | 'Ñ' | 'ń' | 'ň' | 'Ń' | 'Ň' => ascii(b'n'),
-        'ò'..='ö' | 'ø' | 'Ò'..='Ö' | 'Ø' | 'ō' | 'ő' | 'Ō' | 'Ő' => ascii(b'o'),
-        'ù'..='ü' | 'Ù'..='Ü' | 'ū' | 'ů' | 'ű' | 'Ū' | 'Ů' | 'Ű' => ascii(b'u'),
-        'ý' | 'ÿ' | 'Ý' => ascii(b'y'),
-        'ś' | 'š' | 'Ś' | 'Š' => ascii(b's'),
-        'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => ascii(b'z'),
-        'ł' | 'Ł' => ascii(b'l'),
-        'ß' => ascii(b's'),
-        // Cyrillic look-alikes, lower and upper case.
-        'а' | 'А' => ascii(b'a'),
-        'в' | 'В' => ascii(b'b'),
-        'с' | 'С' => ascii(b'c'),
-        'е' | 'Е' | 'ё' | 'Ё' => ascii(b'e'),
-        'н' | 'Н' => ascii(b'h'),
-        'і' | 'І' | 'ї' | 'Ї' => ascii(b'i'),
-        'ј' | 'Ј' => ascii(b'j'),
-        'к' | 'К' => ascii(b'k'),
-        'м' | 'М' => ascii(b'm'),
-        'о' | 'О' => ascii(b'o'),
-        'р' | 'Р' => ascii(b'p'),
-        'ѕ' | 'Ѕ' => ascii(b's'),
-        'т' | 'Т' => ascii(b't'),
-        'у' | 'У' => ascii(b'y'),
-        'х' | 'Х' => ascii(b'x'),
+        '\u{FF01}'..='\u{FF5E}' => return char::from_u32(c as u32 - 0xFEE0).map_or(Glyph::Break, glyph),
+        '\u{00AD}' | '\u{034F}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' => return Glyph::Invisible,
+        '\u{0300}'..='\u{036F}' | '\u{FE00}'..='\u{FE0F}' => return Glyph::Invisible,
+        _ => {}
+    }
+    let lower = c.to_lowercase().next().unwrap_or(c);
+    if lower.is_ascii() {
+        // The Kelvin sign, a dotted capital I, ...
+        return glyph(lower);
+    }
+    let ascii = |a: u8| Glyph::Letter(letter(a));
+    match lower {
+        'à'..='å' | 'ā' | 'ă' | 'ą' | 'ǎ' => ascii(b'a'),
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => ascii(b'c'),
+        'ď' | 'đ' => ascii(b'd'),
+        'è'..='ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => ascii(b'e'),
+        'ƒ' => ascii(b'f'),
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => ascii(b'g'),
+        'ĥ' | 'ħ' => ascii(b'h'),
+        'ì'..='ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'ǐ' => ascii(b'i'),
+        'ĵ' => ascii(b'j'),
+        'ķ' => ascii(b'k'),
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => ascii(b'l'),
+        'ñ' | 'ń' | 'ņ' | 'ň' => ascii(b'n'),
+        'ò'..='ö' | 'ø' | 'ō' | 'ŏ' | 'ő' | 'ǒ' => ascii(b'o'),
+        'ŕ' | 'ŗ' | 'ř' => ascii(b'r'),
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' | 'ß' => ascii(b's'),
+        'ţ' | 'ť' | 'ŧ' | 'ț' => ascii(b't'),
+        'ù'..='ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ǔ' => ascii(b'u'),
+        'ŵ' => ascii(b'w'),
+        'ý' | 'ÿ' | 'ŷ' => ascii(b'y'),
+        'ź' | 'ż' | 'ž' => ascii(b'z'),
+        // Cyrillic look-alikes.
+        'а' => ascii(b'a'),
+        'в' => ascii(b'b'),
+        'с' => ascii(b'c'),
+        'е' | 'ё' => ascii(b'e'),
+        'н' => ascii(b'h'),
+        'і' | 'ї' => ascii(b'i'),
+        'ј' => ascii(b'j'),
+        'к' => ascii(b'k'),
+        'м' => ascii(b'm'),
+        'о' => ascii(b'o'),
+        'р' => ascii(b'p'),
+        'ѕ' => ascii(b's'),
+        'т' => ascii(b't'),
+        'у' => ascii(b'y'),
+        'х' => ascii(b'x'),
         // Greek look-alikes.
-        'α' | 'Α' => ascii(b'a'),
-        'β' | 'Β' => ascii(b'b'),
-        'ε' | 'Ε' => ascii(b'e'),
-        'η' | 'Η' => ascii(b'h'),
-        'ι' | 'Ι' => ascii(b'i'),
-        'κ' | 'Κ' => ascii(b'k'),
-        'ν' | 'Ν' => Glyph::Letter(letter(b'v') | letter(b'u')),
-        'ο' | 'Ο' => ascii(b'o'),
-        'ρ' | 'Ρ' => ascii(b'p'),
-        'τ' | 'Τ' => ascii(b't'),
-        'υ' | 'Υ' => ascii(b'u'),
-        'χ' | 'Χ' => ascii(b'x'),
+        'α' => ascii(b'a'),
+        'β' => ascii(b'b'),
+        'ε' => ascii(b'e'),
+        'η' => ascii(b'h'),
+        'ι' => ascii(b'i'),
+        'κ' => ascii(b'k'),
+        'ν' => Glyph::Letter(letter(b'v') | letter(b'u')),
+        'ο' => ascii(b'o'),
+        'ρ' => ascii(b'p'),
+        'τ' => ascii(b't'),
+        'υ' => ascii(b'u'),
+        'χ' => ascii(b'x'),
+        other if other.is_alphabetic() => Glyph::Letter(0),
         _ => Glyph::Break,
     }
 }
@@ -138,7 +154,13 @@ mod tests {
         assert_eq!(glyph('!'), Glyph::Symbol { letters: letter(b'i'), leads: false });
         assert_eq!(glyph('\u{200B}'), Glyph::Invisible, "zero-width space");
         assert_eq!(glyph('\u{0301}'), Glyph::Invisible, "combining acute");
-        for c in [' ', '.', '-', '\n', '漢', '😀', '？'] {
+        for (c, ascii) in [('Ũ', b'u'), ('ş', b's'), ('ƒ', b'f'), ('Ё', b'e'), ('\u{212A}', b'k')] {
+            assert_eq!(glyph(c), Glyph::Letter(letter(ascii)), "{c:?}");
+        }
+        for c in ['漢', 'ж', 'ש'] {
+            assert_eq!(glyph(c), Glyph::Letter(0), "{c:?}: a letter, of none of a–z");
+        }
+        for c in [' ', '.', '-', '\n', '😀', '？', '€'] {
             assert_eq!(glyph(c), Glyph::Break, "{c:?}");
         }
     }

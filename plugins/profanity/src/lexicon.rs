@@ -65,10 +65,10 @@ impl Lexicon {
             }
         }
         for pattern in deny {
-            add(&mut head, &mut inner, pattern).map_err(|e| format!("deny: {e}"))?;
+            add(&mut head, &mut inner, pattern.trim()).map_err(|e| format!("deny: {e}"))?;
         }
         let quick = Quick::new(&head.openings, &inner.openings);
-        Ok(Lexicon { head, inner, quick, allowed: allow.iter().map(|word| word.to_lowercase()).collect() })
+        Ok(Lexicon { head, inner, quick, allowed: allow.iter().map(|word| word.trim().to_lowercase()).collect() })
     }
 
     /// Whether `text` holds anything listed, if the fast path can tell; `word` reads one
@@ -114,7 +114,7 @@ fn add(head: &mut Trie, inner: &mut Trie, pattern: &str) -> Result<(), String> {
     for c in core.chars() {
         let letter = reading(c).ok_or_else(|| format!("{pattern:?}: only Latin letters and a `*` at either end"))?;
         match runs.last_mut() {
-            Some((last, count)) if *last == letter => *count += 1,
+            Some((last, count)) if *last == letter => *count = count.saturating_add(1),
             _ => runs.push((letter, 1)),
         }
     }

@@ -8,8 +8,9 @@
 //! hot reload of `config.toml`.
 //!
 //! How a message is read is [`glyph`] (one character) and [`words`] (the words it makes);
-//! what counts as profane is [`lexicon`]. A clean message, the common case, costs one pass
-//! over its characters and a short trie walk per letter, with no allocation.
+//! what counts as profane is [`lexicon`]. Most messages are decided by [`quick`], one
+//! pass over their bytes that reads only a few words in full; [`strings`] finds the text
+//! in the arguments without building values.
 
 use std::ops::Range;
 
@@ -149,20 +150,26 @@ impl Plugin for Profanity {
         if !strings::any(&event.payload.args, skip, &mut |text| self.offends(text)) {
             return EventVerdict::Allow;
         }
-        let mut values = event.payload.values();
-        let found = values.iter_mut().skip(skip).fold(false, |found, value| self.scrub(value) | found);
-        match (found, self.mode) {
-            (false, _) => EventVerdict::Allow,
-            (true, Mode::Reject) => EventVerdict::Reject(Rejection::with_data(
+        let refuse = || {
+            EventVerdict::Reject(Rejection::with_data(
                 "message contains language that is not allowed here",
                 &json!({ "code": "profanity" }),
-            )),
-            (true, Mode::Mask) => EventVerdict::Modify(Event {
-                name: event.name.clone(),
-                payload: Payload { args: Value::Array(values).to_string(), attachments: event.payload.attachments.clone() },
-                wants_ack: event.wants_ack,
-            }),
+            ))
+        };
+        if self.mode == Mode::Reject {
+            return refuse();
         }
+        // Arguments that cannot be built as values (a lone surrogate escape) cannot be
+        // rewritten either: refused rather than let through.
+        let Ok(mut values) = serde_json::from_str::<Vec<Value>>(&event.payload.args) else { return refuse() };
+        if !values.iter_mut().skip(skip).fold(false, |found, value| self.scrub(value) | found) {
+            return EventVerdict::Allow;
+        }
+        EventVerdict::Modify(Event {
+            name: event.name.clone(),
+            payload: Payload { args: Value::Array(values).to_string(), attachments: event.payload.attachments.clone() },
+            wants_ack: event.wants_ack,
+        })
     }
 }
 

@@ -23,12 +23,8 @@ pub(crate) fn any(args: &str, skip: usize, check: &mut dyn FnMut(&str) -> bool) 
                 if element < skip || is_key {
                     continue;
                 }
-                let hit = if escaped {
-                    // Rare: decode the escapes through serde_json, quotes included.
-                    serde_json::from_str::<String>(&args[start - 1..(end + 1).min(args.len())]).is_ok_and(|text| check(&text))
-                } else {
-                    check(&args[start..end.min(args.len())])
-                };
+                let raw = &args[start..end.min(args.len())];
+                let hit = if escaped { check(&unescape(raw)) } else { check(raw) };
                 if hit {
                     return true;
                 }
@@ -45,6 +41,53 @@ pub(crate) fn any(args: &str, skip: usize, check: &mut dyn FnMut(&str) -> bool) 
         }
     }
     false
+}
+
+/// The text of a JSON string's body, escapes decoded. Lenient where JSON's grammar is and
+/// a strict decoder is not: a lone surrogate (`\ud800`, which a client can send and a
+/// browser will show) becomes U+FFFD rather than hiding the rest of the string.
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    let hex = |chars: &mut std::str::Chars<'_>| {
+        let digits: String = chars.by_ref().take(4).collect();
+        u32::from_str_radix(&digits, 16).ok().filter(|_| digits.len() == 4)
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let unit = hex(&mut chars);
+                let decoded = match unit {
+                    Some(high @ 0xD800..=0xDBFF) => {
+                        // A pair only if a low surrogate escape follows at once.
+                        let mut ahead = chars.clone();
+                        match (ahead.next(), ahead.next(), hex(&mut ahead)) {
+                            (Some('\\'), Some('u'), Some(low @ 0xDC00..=0xDFFF)) => {
+                                chars = ahead;
+                                char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                            }
+                            _ => None,
+                        }
+                    }
+                    Some(unit) => char::from_u32(unit),
+                    None => None,
+                };
+                out.push(decoded.unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
 }
 
 /// Where the string whose text begins at `start` ends (its closing quote, or the end of
@@ -86,6 +129,7 @@ mod tests {
         assert_eq!(strings(r#"{"a":"b"}"#, 0), Vec::<String>::new(), "arguments are an array");
         assert_eq!(strings(r#" [ "a" , {"k" : "v", "e":"\u00e9\n"} ] "#, 0), ["a", "v", "é\n"], "space and escapes");
         assert_eq!(strings(r#"[["x",1],"y"]"#, 1), ["y"], "a nested array is one element");
+        assert_eq!(strings(r#"["\ud83d\ude00 \ud800 bad \udc00","\"\\\/\b\f\r\t"]"#, 0), ["😀 \u{FFFD} bad \u{FFFD}", "\"\\/\u{8}\u{c}\r\t"], "pairs, lone surrogates");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Both directions, table-driven: what must be caught (obfuscation included) and what
 //! must pass (innocent words containing a bad substring).
 
-use roomd_plugin_sdk::{Event, EventVerdict, Plugin, Socket};
+use roomd_plugin_sdk::{Event, EventVerdict, Payload, Plugin, Socket};
 use serde_json::{Value, json};
 
 use super::Profanity;
@@ -39,6 +39,10 @@ fn catches_profanity_and_its_disguises() {
         "F.U.C.K.",
         "you're a 5h1tty b1tch",
         "dumbasses",
+        "f!u!c!k",
+        "s|h|i|t",
+        "fũck",
+        "ƒuck",
     ];
     for text in caught {
         assert!(filter.censor(text).is_some(), "should catch {text:?}");
@@ -95,6 +99,8 @@ fn deny_patterns_choose_how_much_of_a_word_they_match() {
     assert!(filter.censor("zorkmids").is_some());
     assert_eq!(filter.censor("azork"), None, "a pattern open at its end only");
     assert!(filter.censor("megablargs").is_some());
+    assert!(plugin(json!({ "deny": [" zork* "], "allow": [" Zorkmid "] })).censor("zorkmid zorks").is_some(), "entries trimmed");
+    assert_eq!(plugin(json!({ "deny": [" zork* "], "allow": [" Zorkmid "] })).censor("zorkmid"), None);
     for bad in ["gr0k!", "x", "*", "блять"] {
         let Err(error) = Profanity::init(&json!({ "deny": [bad] })) else { panic!("{bad:?} accepted") };
         assert!(error.contains("deny"), "{error}");
@@ -128,6 +134,9 @@ fn mask_rewrites_nested_strings_and_reject_refuses() {
 
     assert!(matches!(mask.on_event(&socket(), &Event::new("chat", &[json!("hi")])), EventVerdict::Allow));
     assert!(matches!(mask.on_event(&socket(), &Event::new("join", &[json!("fuck")])), EventVerdict::Allow), "room names are not chat");
+    // A lone surrogate escape hides nothing, and what cannot be rewritten is refused.
+    let sneaky = Event { name: "chat".into(), payload: Payload { args: r#"["\ud800 fuck"]"#.into(), attachments: vec![] }, wants_ack: false };
+    assert!(matches!(mask.on_event(&socket(), &sneaky), EventVerdict::Reject(_)));
     let only_chat = plugin(json!({ "events": ["chat"] }));
     let mut only_chat = only_chat;
     assert!(matches!(only_chat.on_event(&socket(), &Event::new("status", &[json!("fuck")])), EventVerdict::Allow));

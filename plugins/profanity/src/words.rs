@@ -52,13 +52,33 @@ pub(crate) struct Words {
     /// Where a letter alone must start to go on spelling out a word: one glyph (the
     /// separator) past the last one.
     spaced_next: usize,
+    /// Whether this pass reads symbols as separators, and whether the last read one as a
+    /// letter.
+    symbols_separate: bool,
+    symbol_read: bool,
 }
 
 impl Words {
     /// Calls `each` with the runs of every word of `text` that holds a letter, and of
     /// every spelled-out sequence of three or more single letters, until it returns true.
-    /// Returns whether it did. One pass over the text.
+    /// Returns whether it did. A symbol inside a word is read both ways: as the letter it
+    /// looks like (`sh!t`) and, in a second pass made only then, as a separator
+    /// (`f!u!c!k`, letters spelled out).
     pub(crate) fn any(&mut self, text: &str, each: &mut dyn FnMut(&[Run]) -> bool) -> bool {
+        self.symbols_separate = false;
+        self.symbol_read = false;
+        if self.pass(text, each) {
+            return true;
+        }
+        if !self.symbol_read {
+            return false;
+        }
+        self.symbols_separate = true;
+        self.pass(text, each)
+    }
+
+    /// One reading of `text`.
+    fn pass(&mut self, text: &str, each: &mut dyn FnMut(&[Run]) -> bool) -> bool {
         self.word.clear();
         self.spaced.clear();
         self.spaced_next = 0;
@@ -129,13 +149,16 @@ impl Words {
     /// word breaks. A symbol is a letter only between letters or digits (`sh!t`), or
     /// before one if it may lead (`$hit`, `@ss`).
     #[inline]
-    fn reading(&self, g: Glyph, next: Option<Glyph>) -> Option<(Letters, bool)> {
+    fn reading(&mut self, g: Glyph, next: Option<Glyph>) -> Option<(Letters, bool)> {
         match g {
             Glyph::Letter(letters) => Some((letters, true)),
             Glyph::Digit(letters) => Some((letters, false)),
+            Glyph::Symbol { .. } if self.symbols_separate => None,
             Glyph::Symbol { letters, leads } => {
                 let after = matches!(next, Some(Glyph::Letter(_) | Glyph::Digit(_)));
-                (after && (self.word.glyphs > 0 || leads)).then_some((letters, false))
+                let read = after && (self.word.glyphs > 0 || leads);
+                self.symbol_read |= read;
+                read.then_some((letters, false))
             }
             Glyph::Invisible | Glyph::Break => None,
         }
@@ -166,9 +189,9 @@ mod tests {
         assert_eq!(words("Hello, wörld!"), ["hel×2o", "world"]);
         assert_eq!(words("fuuuuck"), ["fu×4ck"]);
         assert_eq!(words("$h!t"), ["shit"]);
-        assert_eq!(words("sh!t!!!"), ["shit"], "a trailing ! is punctuation");
+        assert_eq!(words("sh!t!!!"), ["shit", "sh"], "a trailing ! is punctuation (the second pass reads the inner one as one too)");
         assert_eq!(words("(ass)"), ["as×2"], "a bracket around a word is not a c");
-        assert_eq!(words("@ss"), ["as×2"]);
+        assert_eq!(words("@ss"), ["as×2", "s×2"]);
         assert_eq!(words("f\u{200B}uck"), ["fuck"], "zero-width space read past");
         assert_eq!(words("2nd"), ["_nd"]);
         assert_eq!(words("455 $5 12"), Vec::<String>::new(), "numbers are not words");
@@ -181,6 +204,9 @@ mod tests {
         assert_eq!(words("a s s hat"), ["as×2", "hat"]);
         assert_eq!(words("i  am"), ["am"], "two separators part the letters");
         assert_eq!(words("a b"), Vec::<String>::new(), "two letters are not a word");
+        assert_eq!(words("f!u!c!k"), ["fiuicik", "fuck"], "symbols read as letters, then as separators");
+        assert_eq!(words("sh!t happens"), ["shit", "hap×2ens", "sh", "hap×2ens"]);
+        assert_eq!(words("hello! there"), ["hel×2o", "there"], "a second pass only for a symbol read as a letter");
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub mod host;
 pub mod testing;
 
 #[doc(hidden)]
+// Generated: the argument counts follow the WIT records, flattened.
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",

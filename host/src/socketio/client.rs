@@ -221,9 +221,11 @@ impl Handler for Core {
         let timeout = self.config.connect_timeout;
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
-            if let Some(session) = session.upgrade()
-                && session.data().sockets().is_empty()
-            {
+            let Some(session) = session.upgrade() else { return };
+            // Read first, close after: the data's guard must be gone before `close`,
+            // which takes it again (in an `if let` chain it would live through the block).
+            let joined_none = session.data().sockets().is_empty();
+            if joined_none {
                 tracing::debug!(sid = %session.sid(), "no namespace joined in time, closing");
                 session.close(CloseReason::ServerClose);
             }

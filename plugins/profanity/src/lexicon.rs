@@ -191,11 +191,13 @@ impl Trie {
         node.end = Some(if node.end == Some(End::Open) { End::Open } else { end });
     }
 
-    /// Whether a pattern may begin at run `at`, by its first runs.
+    /// Whether a pattern may begin at run `at`, by its first runs. Runs that share a
+    /// reading (`1` and `i`) may be one run of a pattern: then a walk decides.
     #[inline]
     fn may_open(&self, runs: &[Run], at: usize) -> bool {
         let letters = |i: usize| runs.get(i).map_or(0, |r| r.letters);
-        runs[at].letters & self.openings.alone != 0 || self.openings.may_open(letters(at), letters(at + 1), letters(at + 2))
+        let (a, b, c) = (letters(at), letters(at + 1), letters(at + 2));
+        a & self.openings.alone != 0 || a & b != 0 || b & c != 0 || self.openings.may_open(a, b, c)
     }
 
     /// Follows `runs` from `node` at run `at` (a match began at `start`), reporting every
@@ -214,11 +216,15 @@ impl Trie {
         if hit {
             return true;
         }
-        let Some(run) = runs.get(at) else { return false };
-        node.edges
-            .iter()
-            .filter(|e| run.letters & e.letter != 0 && run.count >= e.count)
-            .any(|e| self.walk(e.to, runs, start, at + 1, found))
+        // One run of a pattern may be written as several runs of readings that all hold
+        // its letter (`sh1it`: `1` reads i or l, then `i`); every such span is tried.
+        node.edges.iter().any(|e| {
+            let mut count = 0u16;
+            runs[at..].iter().take_while(|r| r.letters & e.letter != 0).enumerate().any(|(i, r)| {
+                count = count.saturating_add(r.count);
+                count >= e.count && self.walk(e.to, runs, start, at + i + 1, found)
+            })
+        })
     }
 }
 

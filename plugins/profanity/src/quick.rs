@@ -157,7 +157,10 @@ impl Quick {
         } else if token.runs[1] == class {
             return;
         }
-        token.suspect |= self.head.alone >> class & 1 != 0;
+        // `u` next to `v` (which reads u too: the only two classes that share a reading)
+        // may be one run of a pattern (`fuvck`).
+        const U: u8 = b'u' - b'a';
+        token.suspect |= self.head.alone >> class & 1 != 0 || matches!((token.runs[1], class), (U, V) | (V, U));
         let [a, b] = token.runs;
         token.runs = [b, class];
         token.count += 1;

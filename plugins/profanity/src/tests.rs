@@ -43,6 +43,8 @@ fn catches_profanity_and_its_disguises() {
         "s|h|i|t",
         "fũck",
         "ƒuck",
+        "sh1it",
+        "fuvck",
     ];
     for text in caught {
         assert!(filter.censor(text).is_some(), "should catch {text:?}");

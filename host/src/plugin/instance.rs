@@ -55,6 +55,15 @@ pub enum Deferred {
     SkipEvents(Sid),
 }
 
+impl Deferred {
+    /// The socket the action is for.
+    fn socket(&self) -> Sid {
+        match self {
+            Deferred::Join(sid, _) | Deferred::Leave(sid, _) | Deferred::Disconnect(sid) | Deferred::SkipEvents(sid) => *sid,
+        }
+    }
+}
+
 /// Refuses memory growth past the limit, and remembers that it did: the trap that
 /// follows (an allocation failure aborts a Rust guest) is then reported as
 /// [`PluginError::OutOfMemory`].
@@ -404,14 +413,12 @@ impl PluginSlot {
     }
 }
 
-/// Carries out the actions a plugin asked for, now that its instance is unlocked.
 impl PluginSlot {
     /// Carries out what a call by `version` of the code asked for, with no lock held.
     fn apply(&self, namespace: &Namespace, deferred: Vec<Deferred>, version: u64) {
         for action in deferred {
-            let (Deferred::Join(sid, _) | Deferred::Leave(sid, _) | Deferred::Disconnect(sid) | Deferred::SkipEvents(sid)) = &action;
             // A socket that has gone meanwhile needs nothing (and was already forgotten).
-            let Some(socket) = namespace.socket(*sid) else { continue };
+            let Some(socket) = namespace.socket(action.socket()) else { continue };
             match action {
                 Deferred::Join(_, room) => {
                     socket.join(Room::from(room));

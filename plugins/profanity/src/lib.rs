@@ -57,7 +57,8 @@ enum Mode {
 /// The profanity plugin.
 pub struct Profanity {
     mode: Mode,
-    events: Vec<String>,
+    /// The events checked: every one but room requests, or those `events` names.
+    interests: Interests,
     lexicon: Lexicon,
     /// The scanner for the common case, a clean message (see [`Profanity::offends`]).
     words: Words,
@@ -102,14 +103,6 @@ impl Profanity {
             _ => false,
         }
     }
-
-    fn checks(&self, event: &str) -> bool {
-        if self.events.is_empty() {
-            !matches!(event, "join" | "leave")
-        } else {
-            self.events.iter().any(|e| e == event)
-        }
-    }
 }
 
 /// `text` with every span starred out but its first character (`f***`); white space in
@@ -127,20 +120,22 @@ impl Plugin for Profanity {
     fn init(config: &Value) -> Result<Self, String> {
         let config: Config = serde_json::from_value(config.clone()).map_err(|e| format!("profanity config: {e}"))?;
         let lexicon = Lexicon::new(config.threshold, &config.deny, &config.allow).map_err(|e| format!("profanity config: {e}"))?;
-        Ok(Profanity { mode: config.mode, events: config.events, lexicon, words: Words::default() })
+        let interests = Interests::everything().hooks(Hooks::empty());
+        let interests = if config.events.is_empty() {
+            interests.events_except(["join", "leave"])
+        } else {
+            interests.only_events(config.events)
+        };
+        Ok(Profanity { mode: config.mode, interests, lexicon, words: Words::default() })
     }
 
     fn interests(&self) -> Interests {
-        let interests = Interests::everything().hooks(Hooks::empty());
-        if self.events.is_empty() {
-            interests.events_except(["join", "leave"])
-        } else {
-            interests.only_events(self.events.iter().cloned())
-        }
+        self.interests.clone()
     }
 
     fn on_event(&mut self, _socket: &Socket, event: &Event) -> EventVerdict {
-        if !self.checks(&event.name) {
+        // The host calls only for these; a direct caller (a test) gets the same answer.
+        if !self.interests.wants_event(&event.name) {
             return EventVerdict::Allow;
         }
         // A publish envelope names rooms and an event, not words anyone reads.

@@ -35,12 +35,11 @@ fn readings(class: u8) -> Letters {
 struct Table {
     pairs: [u32; CLASSES],
     triples: Box<[u32; CLASSES * CLASSES]>,
-    alone: u32,
 }
 
 impl Table {
     fn new(openings: &Openings) -> Table {
-        let mut table = Table { pairs: [0; CLASSES], triples: Box::new([0; CLASSES * CLASSES]), alone: 0 };
+        let mut table = Table { pairs: [0; CLASSES], triples: Box::new([0; CLASSES * CLASSES]) };
         for a in 0..CLASSES as u8 {
             for b in 0..CLASSES as u8 {
                 let (ra, rb) = (readings(a), readings(b));
@@ -52,9 +51,6 @@ impl Table {
                         table.triples[CLASSES * usize::from(a) + usize::from(b)] |= 1 << c;
                     }
                 }
-            }
-            if readings(a) & openings.alone != 0 {
-                table.alone |= 1 << a;
             }
         }
         table
@@ -72,6 +68,8 @@ pub(crate) struct Quick {
     classes: [u8; 128],
     head: Table,
     inner: Table,
+    /// The classes that are a pattern by themselves (`zz`).
+    alone: u32,
 }
 
 impl Quick {
@@ -87,7 +85,9 @@ impl Quick {
                 Glyph::Invisible | Glyph::Break => BREAK,
             };
         }
-        Quick { classes, head: Table::new(head), inner: Table::new(inner) }
+        // Every pattern is in `head`, those that are one run included.
+        let alone = (0..CLASSES as u8).filter(|&c| readings(c) & head.alone != 0).fold(0, |set, c| set | 1 << c);
+        Quick { classes, head: Table::new(head), inner: Table::new(inner), alone }
     }
 
     /// Whether `text` holds a listed pattern, if the fast path can tell: `word` gives the
@@ -99,8 +99,9 @@ impl Quick {
         // where the last of them ended.
         let (mut spelled, mut single_end) = (0, usize::MAX);
         let bytes = text.as_bytes();
-        for (at, &b) in bytes.iter().enumerate() {
-            let class = match *self.classes.get(usize::from(b))? {
+        // The end of the text is read as one more break: it ends the last token.
+        for (at, b) in bytes.iter().map(Some).chain([None]).enumerate() {
+            let class = match b.map_or(Some(BREAK), |&b| self.classes.get(usize::from(b)).copied())? {
                 // As in the full reading, a symbol is punctuation unless a letter or digit
                 // follows (`hello!`) and it is inside a word or may open one (`(yes)`);
                 // a byte beyond ASCII might be a letter.
@@ -138,14 +139,7 @@ impl Quick {
                 _ => self.letter(&mut token, at, class),
             }
         }
-        // The end of the text ends the last token.
-        if token.start == usize::MAX {
-            return Some(false);
-        }
-        if text.len() - token.start == 1 && single_end.wrapping_add(1) == token.start && spelled == 2 {
-            return None;
-        }
-        Some(self.suspect(&token) && word(&text[token.start..]))
+        Some(false)
     }
 
     /// Takes in a letter: a new run unless it repeats the last, and with three runs
@@ -160,7 +154,7 @@ impl Quick {
         // `u` next to `v` (which reads u too: the only two classes that share a reading)
         // may be one run of a pattern (`fuvck`).
         const U: u8 = b'u' - b'a';
-        token.suspect |= self.head.alone >> class & 1 != 0 || matches!((token.runs[1], class), (U, V) | (V, U));
+        token.suspect |= self.alone >> class & 1 != 0 || matches!((token.runs[1], class), (U, V) | (V, U));
         let [a, b] = token.runs;
         token.runs = [b, class];
         token.count += 1;

@@ -14,6 +14,18 @@ fn socket(id: &str, user: Option<(&str, &str)>) -> Socket {
     Socket { id: id.into(), namespace: "/chat".into(), data: data.to_string() }
 }
 
+/// A fresh presence with `users` users connected (`u0` on `s0`, ...), what it sent
+/// taken.
+fn with_users(max_users: usize, users: usize) -> Presence {
+    testing::reset();
+    let mut presence = Presence::init(&json!({ "max_users": max_users })).unwrap();
+    for i in 0..users {
+        presence.on_connected(&socket(&format!("s{i}"), Some((&format!("u{i}"), "x"))));
+    }
+    testing::take_emitted();
+    presence
+}
+
 fn sent(event: &str) -> Vec<Emitted> {
     testing::take_emitted().into_iter().filter(|e| e.event == event).collect()
 }
@@ -84,12 +96,7 @@ fn asks_for_arrivals_departures_and_its_request_only() {
 
 #[test]
 fn a_large_namespace_is_counted_not_listed() {
-    testing::reset();
-    let mut presence = Presence::init(&json!({ "max_users": 2 })).unwrap();
-    for i in 0..5 {
-        presence.on_connected(&socket(&format!("s{i}"), Some((&format!("u{i}"), "x"))));
-    }
-    testing::take_emitted();
+    let mut presence = with_users(2, 5);
     testing::take_kv_scans();
     presence.on_connected(&socket("s5", Some(("u5", "x"))));
     let scans = testing::take_kv_scans();
@@ -104,16 +111,11 @@ fn a_large_namespace_is_counted_not_listed() {
 
 #[test]
 fn state_from_before_counts_were_kept_is_counted_once() {
-    testing::reset();
-    let mut presence = Presence::init(&json!({ "max_users": 1 })).unwrap();
-    for i in 0..3 {
-        presence.on_connected(&socket(&format!("s{i}"), Some((&format!("u{i}"), "x"))));
-    }
+    let mut presence = with_users(1, 3);
     // What an earlier version of the plugin left in the store: connections, no count.
     let count_key = format!("count{}n{}", '\u{1f}', '\u{1f}');
     assert!(roomd_plugin_sdk::host::kv::get(&count_key).is_some());
     roomd_plugin_sdk::host::kv::delete(&count_key);
-    testing::take_emitted();
     presence.on_connected(&socket("s3", Some(("u3", "x"))));
     assert_eq!(sent("presence:diff")[0].args[0], json!({ "room": Value::Null, "count": 4 }));
 }

@@ -57,7 +57,9 @@ fn every_kind_of_bad_token_is_refused_with_its_reason() {
         claims
     };
     let wrong_key = encode(&Header::default(), &good_claims(), &EncodingKey::from_secret(b"other").unwrap()).unwrap();
-    let table: Vec<(&str, Value, Option<(&str, &str)>)> = vec![
+    // (case, CONNECT auth, expected refusal as (code, retry)).
+    type Case<'a> = (&'a str, Value, Option<(&'a str, &'a str)>);
+    let table: Vec<Case> = vec![
         ("valid", json!({ "token": hs256(&good_claims()) }), None),
         ("no auth", json!({}), Some(("missing", "login"))),
         ("token not a string", json!({ "token": 42 }), Some(("missing", "login"))),

@@ -86,7 +86,7 @@ impl Shared {
             _ => 0.0,
         };
         let hist = self.latency_us.borrow();
-        let ms = |q: f64| (hist.len() > 0).then(|| hist.value_at_quantile(q) as f64 / 1000.0);
+        let ms = |q: f64| (!hist.is_empty()).then(|| hist.value_at_quantile(q) as f64 / 1000.0);
         if self.reordered.get() > 0 {
             eprintln!("{label}: {} deliveries arrived out of order", self.reordered.get());
         }
@@ -142,7 +142,7 @@ async fn receive(mut reader: Reader, args: Rc<Args>, shared: Rc<Shared>, expecte
         shared.last_delivery.set(Some(now));
         // One message's worth of room in the window wakes one waiting sender, and so does
         // a window that has drained.
-        if delivered % recipients == 0 || delivered >= shared.owed.get() {
+        if delivered.is_multiple_of(recipients) || delivered >= shared.owed.get() {
             shared.progress.notify_one();
         }
     }

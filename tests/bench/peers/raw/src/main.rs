@@ -66,10 +66,10 @@ async fn client(stream: tokio::net::TcpStream, id: u64, rooms: Rooms) {
             let _ = peer.send(text.clone());
         }
     }
-    if let Some(name) = room {
-        if let Some(members) = rooms.lock().unwrap().get_mut(&name) {
-            members.remove(&id);
-        }
+    if let Some(name) = room
+        && let Some(members) = rooms.lock().unwrap().get_mut(&name)
+    {
+        members.remove(&id);
     }
     writer.abort();
 }

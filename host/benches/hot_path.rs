@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use roomd::adapter::{Adapter, BroadcastOptions, MemoryAdapter, Room};
 use roomd::engineio::packet as eio;
 use roomd::plugin::kv::MemoryKv;
-use roomd::plugin::{FailurePolicy, PluginSlot, PluginSpec, WitEvent, WitPayload, WitSocket};
+use roomd::plugin::{FailurePolicy, PluginSlot, PluginSpec, SocketInfo, WitEvent};
 use roomd::sid::Sid;
 use roomd::socketio::{Namespace, Payload, packet as sio};
 
@@ -66,10 +66,10 @@ fn plugin_call(c: &mut Criterion) {
         PluginSlot::new(spec, code, Arc::new(MemoryKv::default()), "/").unwrap()
     };
     let namespace = Namespace::standalone("/");
-    let socket = WitSocket { id: Sid::random().to_string(), namespace: "/".into(), data: r#"{"user":{"id":"ada"}}"#.into() };
+    let socket = SocketInfo { id: Sid::random(), data: Arc::from(r#"{"user":{"id":"ada"}}"#) };
     let event = WitEvent {
-        name: "chat".into(),
-        payload: WitPayload { args: r#"[{"text":"hello there, this is a chat message of ordinary length"}]"#.into(), attachments: Vec::new() },
+        text: r#"["chat",{"text":"hello there, this is a chat message of ordinary length"}]"#.into(),
+        attachments: None,
         wants_ack: false,
     };
     // chaos allows "chat" after a string match: the cost of the call itself.
@@ -83,16 +83,14 @@ fn plugin_call(c: &mut Criterion) {
     // The chat chain's calls on a chat message (the load generator's): auth's room policy
     // for a user limited to some rooms (one allowed every room is skipped after its first
     // message), and the profanity filter.
-    let socket = WitSocket {
-        data: r#"{"user":{"id":"bench","name":null},"claims":{},"room_patterns":["room-*","dm-{user}-*"]}"#.into(),
+    let socket = SocketInfo {
+        data: Arc::from(r#"{"user":{"id":"bench","name":null},"claims":{},"room_patterns":["room-*","dm-{user}-*"]}"#),
         ..socket
     };
     let publish = WitEvent {
-        name: "publish".into(),
-        payload: WitPayload {
-            args: r#"[{"to":"room-1","event":"m"},1,1764500000000000,"lorem ipsum dolor sit amet consectetur adipiscing elit lorem ipsu"]"#.into(),
-            attachments: Vec::new(),
-        },
+        text: r#"["publish",{"to":"room-1","event":"m"},1,1764500000000000,"lorem ipsum dolor sit amet consectetur adipiscing elit lorem ipsu"]"#
+            .into(),
+        attachments: None,
         wants_ack: false,
     };
     let auth = slot("auth", r#"{"secret":"bench"}"#);

@@ -18,13 +18,12 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::plugin::{
-    ConnectVerdict, EventVerdict, FailurePolicy, Hooks, PluginError, PluginSlot, Rejection, WitEvent, WitHandshake,
-    WitPayload, WitSocket,
+    ConnectVerdict, EventVerdict, FailurePolicy, Hooks, PluginError, PluginSlot, Rejection, SocketInfo, WitEvent,
+    WitHandshake, WitPayload,
 };
 use crate::relay::Relay;
-use crate::socketio::{
-    ConnectError, ConnectRequest, DisconnectReason, Event, NamespaceHandler, Payload, Socket,
-};
+use crate::socketio::packet::{event_array, is_reserved_event, split_event};
+use crate::socketio::{ConnectError, ConnectRequest, DisconnectReason, Event, NamespaceHandler, Payload, Socket};
 
 /// What a namespace runs: its plugins in order, then the relay.
 pub struct Links {
@@ -72,19 +71,27 @@ fn rejection_data(rejection: &Rejection) -> Result<Option<Value>, PluginError> {
         .transpose()
 }
 
-fn wit_socket(socket: &Socket) -> WitSocket {
-    WitSocket {
-        id: socket.id().to_string(),
-        namespace: socket.namespace().name().to_owned(),
-        data: socket.data().to_owned(),
+/// An event in the form plugins see it: its wire text, and its attachments only if it
+/// has any.
+fn wit_event(event: &Event) -> WitEvent {
+    let attachments = event.payload.attachments();
+    WitEvent {
+        text: event_array(&event.name, event.payload.json()),
+        attachments: (!attachments.is_empty()).then(|| attachments.iter().map(|b| b.to_vec()).collect()),
+        wants_ack: event.ack.is_some(),
     }
 }
 
-fn wit_payload(payload: &Payload) -> WitPayload {
-    WitPayload {
-        args: payload.json().to_owned(),
-        attachments: payload.attachments().iter().map(|b| b.to_vec()).collect(),
+/// An event a plugin rewrote, checked like a client's: its name and arguments.
+fn from_wit_event(event: &WitEvent) -> Result<(String, Payload), PluginError> {
+    let (name, args) = split_event(&event.text)
+        .map_err(|_| PluginError::BadOutput("a modified event must be a JSON array with the event name first".into()))?;
+    if name.is_empty() || is_reserved_event(&name) {
+        return Err(PluginError::BadOutput(format!("cannot rename an event to {name:?}")));
     }
+    let attachments = event.attachments.iter().flatten().map(|b| Bytes::copy_from_slice(b)).collect();
+    let payload = Payload::new(args, attachments).map_err(|e| PluginError::BadOutput(format!("payload: {e}")))?;
+    Ok((name, payload))
 }
 
 /// A plugin's payload, checked like a client's.
@@ -111,11 +118,11 @@ impl Chain {
     /// Tells every plugin about `socket` through `hook`. Notifications have no verdict: a
     /// failure is logged and counted by the slot, and the next plugin is told all the same.
     /// Only plugins that asked for `which` are told.
-    fn notify(&self, socket: &Socket, which: Hooks, hook: impl Fn(&PluginSlot, &WitSocket) -> Result<(), PluginError>) {
+    fn notify(&self, socket: &Socket, which: Hooks, hook: impl Fn(&PluginSlot, &SocketInfo) -> Result<(), PluginError>) {
         let links = self.links();
         let mut me = None;
         for slot in links.plugins.iter().filter(|slot| slot.wants(which)) {
-            let _ = hook(slot, me.get_or_insert_with(|| wit_socket(socket)));
+            let _ = hook(slot, me.get_or_insert_with(|| SocketInfo::of(socket)));
         }
     }
 
@@ -129,12 +136,8 @@ impl Chain {
             if !slot.wants_event(&event.name) || slot.skips_events_of(socket.id()) {
                 continue;
             }
-            let me = me.get_or_insert_with(|| wit_socket(socket));
-            let current = current.get_or_insert_with(|| WitEvent {
-                name: event.name.clone(),
-                payload: wit_payload(&event.payload),
-                wants_ack: event.ack.is_some(),
-            });
+            let me = me.get_or_insert_with(|| SocketInfo::of(socket));
+            let current = current.get_or_insert_with(|| wit_event(&event));
             let verdict = slot.on_event(namespace, me, current);
             let verdict = verdict.and_then(|verdict| self.check_event_verdict(verdict));
             if !socket.connected() {
@@ -184,11 +187,8 @@ impl Chain {
         Ok(match verdict {
             EventVerdict::Allow => Checked::Allow,
             EventVerdict::Modify(event) => {
-                if event.name.is_empty() || crate::socketio::packet::is_reserved_event(&event.name) {
-                    return Err(PluginError::BadOutput(format!("cannot rename an event to {:?}", event.name)));
-                }
-                let payload = from_wit_payload(event.payload.clone())?;
-                Checked::Modify(event.name.clone(), payload, event)
+                let (name, payload) = from_wit_event(&event)?;
+                Checked::Modify(name, payload, event)
             }
             EventVerdict::Reject(rejection) => {
                 let data = rejection_data(&rejection)?;

@@ -41,6 +41,7 @@
 // Lets the generated bindings name this crate by its public path from inside it too.
 extern crate self as roomd_plugin_sdk;
 
+mod call;
 mod host_impl;
 mod verdicts;
 
@@ -59,6 +60,7 @@ pub mod bindings {
         export_macro_name: "__export_world",
         default_bindings_module: "roomd_plugin_sdk::bindings",
         runtime_path: "roomd_plugin_sdk::__wit_bindgen::rt",
+        additional_derives: [PartialEq, Eq],
     });
 }
 
@@ -67,8 +69,9 @@ pub use wit_bindgen as __wit_bindgen;
 
 pub use bindings::roomd::plugin::host::Target;
 pub use bindings::roomd::plugin::types::{
-    ConnectVerdict, Event, EventFilter, EventVerdict, Handshake, Hooks, Interests, Level, Payload, Rejection, Socket,
+    ConnectVerdict, EventFilter, Handshake, Hooks, Interests, Level, Payload, Rejection,
 };
+pub use call::{Event, EventVerdict, Socket};
 
 /// A roomd plugin: one value of this type lives in each instance (one instance per
 /// namespace the plugin is attached to). Hooks are called one at a time.
@@ -135,20 +138,20 @@ macro_rules! export_plugin {
                 fn on_connect(handshake: $crate::Handshake) -> $crate::ConnectVerdict {
                     $crate::__runtime::with::<$plugin, _>(|p| p.on_connect(&handshake))
                 }
-                fn on_connected(socket: $crate::Socket) {
-                    $crate::__runtime::with::<$plugin, _>(|p| p.on_connected(&socket))
+                fn on_connected(socket: &$crate::__runtime::LentSocket) {
+                    $crate::__runtime::about::<$plugin, _>(socket, |p, s| p.on_connected(s))
                 }
-                fn on_event(socket: $crate::Socket, event: $crate::Event) -> $crate::EventVerdict {
-                    $crate::__runtime::with::<$plugin, _>(|p| p.on_event(&socket, &event))
+                fn on_event(socket: &$crate::__runtime::LentSocket, event: $crate::__runtime::WireEvent) -> $crate::__runtime::WireVerdict {
+                    $crate::__runtime::on_event::<$plugin>(socket, event)
                 }
-                fn on_room_joined(socket: $crate::Socket, room: String) {
-                    $crate::__runtime::with::<$plugin, _>(|p| p.on_room_joined(&socket, &room))
+                fn on_room_joined(socket: &$crate::__runtime::LentSocket, room: String) {
+                    $crate::__runtime::about::<$plugin, _>(socket, |p, s| p.on_room_joined(s, &room))
                 }
-                fn on_room_left(socket: $crate::Socket, room: String) {
-                    $crate::__runtime::with::<$plugin, _>(|p| p.on_room_left(&socket, &room))
+                fn on_room_left(socket: &$crate::__runtime::LentSocket, room: String) {
+                    $crate::__runtime::about::<$plugin, _>(socket, |p, s| p.on_room_left(s, &room))
                 }
-                fn on_disconnect(socket: $crate::Socket, reason: String) {
-                    $crate::__runtime::with::<$plugin, _>(|p| p.on_disconnect(&socket, &reason))
+                fn on_disconnect(socket: &$crate::__runtime::LentSocket, reason: String) {
+                    $crate::__runtime::about::<$plugin, _>(socket, |p, s| p.on_disconnect(s, &reason))
                 }
                 fn snapshot() -> Vec<u8> {
                     $crate::__runtime::with::<$plugin, _>(|p| p.snapshot())
@@ -169,7 +172,15 @@ pub mod __runtime {
     use std::any::Any;
     use std::cell::RefCell;
 
-    use crate::Plugin;
+    use crate::bindings::roomd::plugin::types as wit;
+    use crate::{Event, Plugin, Socket};
+
+    /// The socket handle roomd lends a hook.
+    pub type LentSocket = wit::Socket;
+    /// An event as it crosses from roomd.
+    pub type WireEvent = wit::Event;
+    /// An event verdict as it crosses to roomd.
+    pub type WireVerdict = wit::EventVerdict;
 
     thread_local! {
         static STATE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
@@ -200,5 +211,17 @@ pub mod __runtime {
                 .expect("roomd calls init before any hook");
             f(plugin)
         })
+    }
+
+    /// Runs a hook about the lent `socket`.
+    pub fn about<P: Plugin, R>(socket: &LentSocket, f: impl FnOnce(&mut P, &Socket<'_>) -> R) -> R {
+        let socket = Socket::lent(socket);
+        with(|plugin| f(plugin, &socket))
+    }
+
+    /// Runs `on_event`, converting the event and the verdict.
+    pub fn on_event<P: Plugin>(socket: &LentSocket, event: WireEvent) -> WireVerdict {
+        let event = Event::from_wit(event);
+        about::<P, _>(socket, |plugin, socket| plugin.on_event(socket, &event)).into_wit()
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{ConnectVerdict, Event, EventFilter, EventVerdict, Handshake, Hooks, Interests, Payload, Rejection, Socket};
+use crate::{ConnectVerdict, EventFilter, Handshake, Hooks, Interests, Payload, Rejection};
 
 impl Payload {
     /// Arguments from JSON values, without attachments.
@@ -80,18 +80,6 @@ impl ConnectVerdict {
     }
 }
 
-impl EventVerdict {
-    /// Refuse the event with `message`.
-    pub fn reject(message: impl Into<String>) -> EventVerdict {
-        EventVerdict::Reject(Rejection::new(message))
-    }
-
-    /// Answer the event: the client's ack receives `values`.
-    pub fn handled(values: &[Value]) -> EventVerdict {
-        EventVerdict::Handled(Payload::from_values(values))
-    }
-}
-
 impl Handshake {
     /// The auth object (`{}` when the client sent none).
     pub fn auth_json(&self) -> Value {
@@ -101,20 +89,6 @@ impl Handshake {
     /// A header by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-}
-
-impl Socket {
-    /// The data plugins attached at connect, as JSON (an object).
-    pub fn data_json(&self) -> Value {
-        serde_json::from_str(&self.data).unwrap_or(Value::Object(Default::default()))
-    }
-}
-
-impl Event {
-    /// An event with these arguments (no attachments).
-    pub fn new(name: impl Into<String>, values: &[Value]) -> Event {
-        Event { name: name.into(), payload: Payload::from_values(values), wants_ack: false }
     }
 }
 

@@ -188,6 +188,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", help="comma-separated servers to run")
+    parser.add_argument("--scenario", help="comma-separated scenario labels to run (e.g. chat-100x20)")
     parser.add_argument("--merge", action="store_true", help="keep rows of servers not run from the last results.json")
     parser.add_argument("--markdown", action="store_true", help="print the last results.json as BENCHMARKS.md's table and exit")
     args = parser.parse_args()
@@ -199,8 +200,11 @@ def main():
         print(markdown(rows))
         return
     only = set(args.only.split(",")) if args.only else None
+    labels = set(args.scenario.split(",")) if args.scenario else None
     rows = []
     for scenario, label, names, options, rounds in plan(args.quick):
+        if labels and label not in labels:
+            continue
         names = [name for name in names if not only or name in only]
         runs = {name: [] for name in names}
         for _ in range(rounds):

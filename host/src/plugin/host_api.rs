@@ -1,14 +1,38 @@
 //! The host side of the `host` interface: what a plugin may do, checked and bounded.
 
 use bytes::Bytes;
+use wasmtime::component::Resource;
 
 use super::bindings::roomd::plugin::host::{Host, Target};
 use super::bindings::roomd::plugin::types::{self, Level, Payload as WitPayload};
+use super::bindings::SocketResource;
 use super::instance::{Deferred, HostState, MAX_ACTIONS_PER_CALL};
 use crate::sid::Sid;
 use crate::socketio::{Namespace, Payload};
 
 impl types::Host for HostState {}
+
+/// The lent `socket`: the socket of the current hook. A handle exists only inside a hook
+/// about a socket, so `socket` is always set when these run; the empty answers are for
+/// a host bug, not a plugin's.
+impl types::HostSocket for HostState {
+    fn id(&mut self, _: Resource<SocketResource>) -> String {
+        self.socket.as_ref().map(|s| s.id.to_string()).unwrap_or_default()
+    }
+
+    fn namespace(&mut self, _: Resource<SocketResource>) -> String {
+        self.namespace.as_ref().map(|ns| ns.name().to_owned()).unwrap_or_default()
+    }
+
+    fn data(&mut self, _: Resource<SocketResource>) -> String {
+        self.socket.as_ref().map_or_else(|| String::from("{}"), |s| s.data.to_string())
+    }
+
+    /// Lent handles are never owned by the plugin, so there is nothing to drop.
+    fn drop(&mut self, _: Resource<SocketResource>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
 
 impl HostState {
     fn namespace(&self) -> Result<&Namespace, String> {

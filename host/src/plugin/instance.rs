@@ -19,21 +19,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings;
+use super::bindings::SocketResource;
 use super::bindings::roomd::plugin::types::{
     ConnectVerdict, Event as WitEvent, EventFilter, EventVerdict, Handshake as WitHandshake, Hooks, Interests,
-    Socket as WitSocket,
 };
 use super::kv::{KeyValue, Scope};
 use super::{Code, EPOCH_TICK, PluginError, PluginSpec, RUNTIME, SETUP_TIMEOUT};
 use crate::adapter::Room;
 use crate::metrics::METRICS;
 use crate::sid::{Sid, SidSet};
-use crate::socketio::Namespace;
+use crate::socketio::{Namespace, Socket};
 
 /// Most `join` / `leave` / `disconnect` requests one call may make. Bounds the work a
 /// plugin can queue for the host in a single hook.
@@ -64,6 +64,28 @@ impl Deferred {
     }
 }
 
+/// What a plugin can learn about the socket a hook is about, through the `socket`
+/// resource the hook is lent. Cheap to clone: the data is shared, not copied.
+#[derive(Debug, Clone)]
+pub struct SocketInfo {
+    /// The socket id.
+    pub id: Sid,
+    /// What plugins attached at connect: a JSON object text.
+    pub data: Arc<str>,
+}
+
+impl SocketInfo {
+    /// The plugin's view of `socket`.
+    pub fn of(socket: &Socket) -> SocketInfo {
+        SocketInfo { id: socket.id(), data: socket.shared_data() }
+    }
+}
+
+/// The handle a hook is lent for its socket.
+fn lent() -> Resource<SocketResource> {
+    Resource::new_borrow(0)
+}
+
 /// Refuses memory growth past the limit, and remembers that it did: the trap that
 /// follows (an allocation failure aborts a Rust guest) is then reported as
 /// [`PluginError::OutOfMemory`].
@@ -92,6 +114,9 @@ pub(super) struct HostState {
     pub(super) plugin: Arc<str>,
     /// The namespace of the socket the current call is about; `None` between calls.
     pub(super) namespace: Option<Namespace>,
+    /// The socket the current hook is about (what its lent `socket` resource reads);
+    /// `None` between calls and in `on-connect`.
+    pub(super) socket: Option<SocketInfo>,
     /// Actions requested during the current call.
     pub(super) deferred: Vec<Deferred>,
     pub(super) kv: Arc<dyn KeyValue>,
@@ -121,8 +146,10 @@ fn deadline_ticks(spec: &PluginSpec) -> u64 {
     ticks(spec.timeout)
 }
 
+/// The deadline, in ticks from now, that stops a call no sooner than `timeout` after it
+/// starts: the current tick may be about to end, so one more than the timeout's ticks.
 fn ticks(timeout: std::time::Duration) -> u64 {
-    (timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+    timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 1
 }
 
 impl Instance {
@@ -135,6 +162,7 @@ impl Instance {
             limits: MemoryLimit { max: spec.max_memory, exceeded: false },
             plugin: spec.name.clone(),
             namespace: None,
+            socket: None,
             deferred: Vec::new(),
             kv,
             scope,
@@ -324,38 +352,40 @@ impl PluginSlot {
 
     /// Asks the plugin about a connection.
     pub fn on_connect(&self, namespace: &Namespace, handshake: &WitHandshake) -> Result<ConnectVerdict, PluginError> {
-        self.call(namespace, |plugin, store| plugin.call_on_connect(store, handshake))
+        self.call(namespace, None, |plugin, store| plugin.call_on_connect(store, handshake))
     }
 
     /// Tells the plugin a socket has connected.
-    pub fn on_connected(&self, namespace: &Namespace, socket: &WitSocket) -> Result<(), PluginError> {
-        self.call(namespace, |plugin, store| plugin.call_on_connected(store, socket))
+    pub fn on_connected(&self, namespace: &Namespace, socket: &SocketInfo) -> Result<(), PluginError> {
+        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_connected(store, lent()))
     }
 
     /// Asks the plugin about an event.
-    pub fn on_event(&self, namespace: &Namespace, socket: &WitSocket, event: &WitEvent) -> Result<EventVerdict, PluginError> {
-        self.call(namespace, |plugin, store| plugin.call_on_event(store, socket, event))
+    pub fn on_event(&self, namespace: &Namespace, socket: &SocketInfo, event: &WitEvent) -> Result<EventVerdict, PluginError> {
+        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_event(store, lent(), event))
     }
 
     /// Tells the plugin a socket entered a room.
-    pub fn on_room_joined(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
-        self.call(namespace, |plugin, store| plugin.call_on_room_joined(store, socket, room))
+    pub fn on_room_joined(&self, namespace: &Namespace, socket: &SocketInfo, room: &str) -> Result<(), PluginError> {
+        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_room_joined(store, lent(), room))
     }
 
     /// Tells the plugin a socket left a room.
-    pub fn on_room_left(&self, namespace: &Namespace, socket: &WitSocket, room: &str) -> Result<(), PluginError> {
-        self.call(namespace, |plugin, store| plugin.call_on_room_left(store, socket, room))
+    pub fn on_room_left(&self, namespace: &Namespace, socket: &SocketInfo, room: &str) -> Result<(), PluginError> {
+        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_room_left(store, lent(), room))
     }
 
     /// Tells the plugin a socket is disconnecting.
-    pub fn on_disconnect(&self, namespace: &Namespace, socket: &WitSocket, reason: &str) -> Result<(), PluginError> {
-        self.call(namespace, |plugin, store| plugin.call_on_disconnect(store, socket, reason))
+    pub fn on_disconnect(&self, namespace: &Namespace, socket: &SocketInfo, reason: &str) -> Result<(), PluginError> {
+        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_disconnect(store, lent(), reason))
     }
 
-    /// Runs one export on behalf of a socket of `namespace`.
+    /// Runs one export on behalf of a socket of `namespace` (the hook's `socket`, if it
+    /// is about one).
     fn call<R>(
         &self,
         namespace: &Namespace,
+        socket: Option<&SocketInfo>,
         f: impl FnOnce(&bindings::Plugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let (result, deferred, version) = {
@@ -376,6 +406,7 @@ impl PluginSlot {
             let instance = live.instance.as_mut().expect("instantiated above");
             let state = instance.store.data_mut();
             state.namespace = Some(namespace.clone());
+            state.socket = socket.cloned();
             state.limits.exceeded = false;
             instance.store.set_epoch_deadline(deadline_ticks(&live.spec));
             // A host function that panics (a bug, or a WASI path not covered in `wasi.rs`)
@@ -387,6 +418,7 @@ impl PluginSlot {
                 });
             let state = instance.store.data_mut();
             state.namespace = None;
+            state.socket = None;
             let deferred = std::mem::take(&mut state.deferred);
             let out_of_memory = state.limits.exceeded;
             let result = match outcome {
@@ -447,6 +479,16 @@ impl PluginSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deadline never falls before the timeout: the tick under way may end at once.
+    #[test]
+    fn deadlines_cover_the_whole_timeout() {
+        use std::time::Duration;
+        let tick = EPOCH_TICK.as_millis() as u64;
+        assert_eq!(ticks(Duration::from_millis(10 * tick)), 11);
+        assert_eq!(ticks(Duration::from_millis(tick + 1)), 3);
+        assert_eq!(ticks(Duration::from_millis(1)), 2, "under a tick still gets a whole one");
+    }
 
     /// The memory limit is tripped end to end by the `chaos` plugin's memory bomb; a Rust
     /// guest cannot grow its function table, so the table limit is pinned here.

@@ -135,6 +135,9 @@ pub fn decode(text: &str, max_attachments: usize) -> Result<Packet<'_>, DecodeEr
         b'1' if data.is_none() => Ok(Packet::Disconnect { nsp }),
         b'2' | b'5' => {
             let (name, args) = split_event(data.ok_or(DecodeError::InvalidPayload)?)?;
+            if is_reserved_event(&name) {
+                return Err(DecodeError::InvalidPayload);
+            }
             Ok(Packet::Event { nsp, name, args, id, attachments })
         }
         b'3' | b'6' => {
@@ -153,13 +156,10 @@ pub fn decode(text: &str, max_attachments: usize) -> Result<Packet<'_>, DecodeEr
 
 /// Splits an event's JSON array into its name and the array of the remaining arguments,
 /// keeping every argument's text exactly as the client wrote it.
-fn split_event(data: &str) -> Result<(String, String), DecodeError> {
+pub fn split_event(data: &str) -> Result<(String, String), DecodeError> {
     let items: Vec<&RawValue> = serde_json::from_str(data).map_err(|_| DecodeError::InvalidPayload)?;
     let first = items.first().ok_or(DecodeError::InvalidPayload)?;
     let name: String = serde_json::from_str(first.get()).map_err(|_| DecodeError::InvalidPayload)?;
-    if is_reserved_event(&name) {
-        return Err(DecodeError::InvalidPayload);
-    }
     let args = match items.get(1) {
         None => String::from("[]"),
         Some(second) => {
@@ -208,10 +208,29 @@ pub fn encode_event(nsp: &str, name: &str, payload: &Payload, id: Option<u64>) -
     if let Some(id) = id {
         out.push_str(&id.to_string());
     }
-    out.push('[');
-    out.push_str(&serde_json::to_string(name).expect("a string serializes"));
-    push_array_tail(&mut out, payload.json());
+    push_event_array(&mut out, name, payload.json());
     out
+}
+
+/// An event's wire form without the packet header: `["name",...arguments]`.
+pub fn event_array(name: &str, args: &str) -> String {
+    let mut out = String::with_capacity(args.len() + name.len() + 4);
+    push_event_array(&mut out, name, args);
+    out
+}
+
+fn push_event_array(out: &mut String, name: &str, args: &str) {
+    out.push('[');
+    // What JSON escapes: quotes, backslashes and control characters. Names almost never
+    // have any, and then they are written as they are.
+    if name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::to_string(name).expect("a string serializes"));
+    } else {
+        out.push('"');
+        out.push_str(name);
+        out.push('"');
+    }
+    push_array_tail(out, args);
 }
 
 /// An ACK (or BINARY_ACK when `payload` has attachments) answering `id`.
@@ -262,6 +281,19 @@ mod tests {
 
     fn event<'a>(nsp: &'a str, name: &str, args: &str, id: Option<u64>, attachments: usize) -> Packet<'a> {
         Packet::Event { nsp, name: name.into(), args: args.into(), id, attachments }
+    }
+
+    /// The form plugins see an event in, and the way back from it.
+    #[test]
+    fn event_arrays_round_trip_through_split_event() {
+        for (name, args) in [("chat", r#"[{"text":"hi"},2]"#), ("ping", "[]"), ("say \"hi\"\n", r#"["a"]"#), ("ünï", "[1]")] {
+            let text = event_array(name, args);
+            assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap()[0], name, "{text}");
+            assert_eq!(split_event(&text).unwrap(), (name.to_owned(), args.to_owned()), "{text}");
+        }
+        assert_eq!(event_array("chat", " [ 1 ] "), r#"["chat",1 ]"#, "argument text is kept as written");
+        assert_eq!(split_event("[1]"), Err(DecodeError::InvalidPayload), "no name");
+        assert_eq!(split_event(r#"["connect"]"#).unwrap().0, "connect", "reserved names are the decoder's business");
     }
 
     #[test]

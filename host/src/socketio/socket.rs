@@ -31,8 +31,9 @@ pub(super) struct SocketInner {
     session: Arc<Session<Client>>,
     /// The CONNECT packet's auth object, as the client wrote it.
     auth: Option<Box<str>>,
-    /// What the namespace's handler attached at connect: a JSON object text.
-    data: Box<str>,
+    /// What the namespace's handler attached at connect: a JSON object text. Shared, so
+    /// that lending it to a plugin call copies nothing.
+    data: Arc<str>,
     /// Acks the server is waiting for. A std mutex: only map operations under it.
     acks: Mutex<Acks>,
     connected: AtomicBool,
@@ -70,7 +71,7 @@ impl Socket {
             namespace,
             session,
             auth,
-            data: data.map_or_else(|| Box::from("{}"), Box::from),
+            data: data.map_or_else(|| Arc::from("{}"), Arc::from),
             acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(true),
         }))
@@ -95,6 +96,11 @@ impl Socket {
     /// nothing was attached).
     pub fn data(&self) -> &str {
         &self.0.data
+    }
+
+    /// [`data`](Self::data), shared rather than borrowed.
+    pub fn shared_data(&self) -> Arc<str> {
+        self.0.data.clone()
     }
 
     /// The Engine.IO session carrying this socket.

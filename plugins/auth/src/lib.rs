@@ -125,12 +125,12 @@ impl Auth {
         // This runs on every publish: only the socket's patterns and the room names are
         // read, never the rest of the message. A socket this plugin did not admit (no
         // patterns attached) is not its to police.
-        let data: Attached = serde_json::from_str(&socket.data).ok()?;
+        let data: Attached = serde_json::from_str(socket.data()).ok()?;
         let room_patterns = data.room_patterns?;
         if room_patterns.iter().any(|p| p == "*") {
             // Every room is allowed, and the patterns never change while the socket stays:
             // nothing of its later events needs checking.
-            let _ = host::skip_events(&socket.id);
+            let _ = host::skip_events(socket.id());
             return None;
         }
         let user = data.user.id.unwrap_or_default();

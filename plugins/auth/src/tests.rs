@@ -106,7 +106,7 @@ fn claims_are_attached_and_rooms_enforced() {
     assert_eq!(data["user"], json!({ "id": "u1", "name": "Ada" }));
     assert_eq!(data["claims"], json!({ "role": "admin" }));
 
-    let socket = Socket { id: "s1".into(), namespace: "/chat".into(), data: data.to_string() };
+    let socket = Socket::new("s1", "/chat", data.to_string());
     let mut verdict = |name: &str, args: &[Value]| auth.on_event(&socket, &Event::new(name, args));
     let allowed = |v: EventVerdict| matches!(v, EventVerdict::Allow);
     assert!(allowed(verdict("join", &[json!("room-1")])));
@@ -121,7 +121,7 @@ fn claims_are_attached_and_rooms_enforced() {
     let mut claims = good_claims();
     claims["rooms"] = json!(["ops"]);
     let ConnectVerdict::Allow(Some(data)) = auth.on_connect(&handshake(json!({ "token": hs256(&claims) }))) else { panic!() };
-    let socket = Socket { id: "s2".into(), namespace: "/chat".into(), data };
+    let socket = Socket::new("s2", "/chat", data);
     let EventVerdict::Reject(rejection) = auth.on_event(&socket, &Event::new("join", &[json!("room-1")])) else { panic!() };
     assert_eq!(rejection.message, "room \"room-1\" is not allowed for this user");
     assert!(matches!(auth.on_event(&socket, &Event::new("join", &[json!("ops")])), EventVerdict::Allow));
@@ -140,7 +140,7 @@ fn asks_only_for_connects_and_room_requests() {
 #[test]
 fn sockets_it_did_not_admit_are_not_policed() {
     let mut auth = plugin(json!({ "default_rooms": ["room-*"] }));
-    let stranger = Socket { id: "s9".into(), namespace: "/chat".into(), data: "{}".into() };
+    let stranger = Socket::new("s9", "/chat", "{}");
     let verdict = auth.on_event(&stranger, &Event::new("join", &[json!("admin")]));
     assert!(matches!(verdict, EventVerdict::Allow));
 }
@@ -151,14 +151,14 @@ fn a_socket_allowed_every_room_is_not_asked_about_again() {
     testing::reset();
     let mut auth = plugin(json!({}));
     let ConnectVerdict::Allow(Some(data)) = auth.on_connect(&handshake(json!({ "token": hs256(&good_claims()) }))) else { panic!() };
-    let socket = Socket { id: "s1".into(), namespace: "/chat".into(), data };
+    let socket = Socket::new("s1", "/chat", data);
     let verdict = auth.on_event(&socket, &Event::new("publish", &[json!({ "to": "anywhere", "event": "m" })]));
     assert!(matches!(verdict, EventVerdict::Allow));
     assert_eq!(testing::take_actions(), vec![Action::SkipEvents("s1".into())], "the default `*` allows every room");
 
     let mut strict = plugin(json!({ "default_rooms": ["room-*"] }));
     let ConnectVerdict::Allow(Some(data)) = strict.on_connect(&handshake(json!({ "token": hs256(&good_claims()) }))) else { panic!() };
-    let socket = Socket { id: "s2".into(), namespace: "/chat".into(), data };
+    let socket = Socket::new("s2", "/chat", data);
     let verdict = strict.on_event(&socket, &Event::new("publish", &[json!({ "to": "room-1", "event": "m" })]));
     assert!(matches!(verdict, EventVerdict::Allow));
     assert_eq!(testing::take_actions(), vec![], "a policy with limits checks every request");

@@ -56,7 +56,7 @@ struct User {
 impl User {
     fn of(socket: &Socket) -> User {
         let data = socket.data_json();
-        let id = data["user"]["id"].as_str().map_or_else(|| socket.id.clone(), str::to_owned);
+        let id = data["user"]["id"].as_str().map_or_else(|| socket.id().to_owned(), str::to_owned);
         let name = data["user"]["name"].as_str().map_or_else(|| id.clone(), str::to_owned);
         User { id, name }
     }
@@ -162,25 +162,25 @@ impl Presence {
         let user = User::of(socket);
         host::kv::set(&name_key(&user.id), user.name.as_bytes());
         let first = connections(room, &user) == 0;
-        host::kv::set(&connection_key(room, &user, &socket.id), b"");
+        host::kv::set(&connection_key(room, &user, socket.id()), b"");
         let count = first.then(|| recount_by(room, 1));
-        let _ = host::emit_to_socket(&socket.id, "presence:state", &Payload::from_values(&[self.state(room)]));
+        let _ = host::emit_to_socket(socket.id(), "presence:state", &Payload::from_values(&[self.state(room)]));
         if let Some(count) = count {
-            self.announce(room, &user, true, &socket.id, count);
+            self.announce(room, &user, true, socket.id(), count);
         }
     }
 
     /// Removes a connection of `socket`'s user from `room`; announces a last departure.
     fn depart(&self, socket: &Socket, room: Option<&str>) {
         let user = User::of(socket);
-        let key = connection_key(room, &user, &socket.id);
+        let key = connection_key(room, &user, socket.id());
         if host::kv::get(&key).is_none() {
             return;
         }
         host::kv::delete(&key);
         if connections(room, &user) == 0 {
             let count = recount_by(room, -1);
-            self.announce(room, &user, false, &socket.id, count);
+            self.announce(room, &user, false, socket.id(), count);
         }
     }
 }
@@ -211,8 +211,8 @@ impl Plugin for Presence {
     }
 
     fn on_disconnect(&mut self, socket: &Socket, _reason: &str) {
-        for room in host::rooms_of(&socket.id) {
-            if room != socket.id {
+        for room in host::rooms_of(socket.id()) {
+            if room != socket.id() {
                 self.depart(socket, Some(&room));
             }
         }

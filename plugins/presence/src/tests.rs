@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 
 use super::Presence;
 
-fn socket(id: &str, user: Option<(&str, &str)>) -> Socket {
+fn socket(id: &str, user: Option<(&str, &str)>) -> Socket<'static> {
     let data = match user {
         Some((id, name)) => json!({ "user": { "id": id, "name": name } }),
         None => json!({}),
     };
-    Socket { id: id.into(), namespace: "/chat".into(), data: data.to_string() }
+    Socket::new(id, "/chat", data.to_string())
 }
 
 /// A fresh presence with `users` users connected (`u0` on `s0`, ...), what it sent

@@ -10,8 +10,8 @@ fn plugin(config: Value) -> Profanity {
     Profanity::init(&config).unwrap()
 }
 
-fn socket() -> Socket {
-    Socket { id: "s1".into(), namespace: "/chat".into(), data: "{}".into() }
+fn socket() -> Socket<'static> {
+    Socket::new("s1", "/chat", "{}")
 }
 
 #[test]

@@ -63,7 +63,7 @@ impl Plugin for Chaos {
             "seen" => EventVerdict::handled(&[json!(self.seen)]),
             // Asks the host for more joins in one call than it takes; answers how many it took.
             "join-flood" => {
-                let taken = (0..1100).filter(|i| host::join(&socket.id, &format!("flood-{i}")).is_ok()).count();
+                let taken = (0..1100).filter(|i| host::join(socket.id(), &format!("flood-{i}")).is_ok()).count();
                 EventVerdict::handled(&[json!(taken)])
             }
             "kv-bump" => {

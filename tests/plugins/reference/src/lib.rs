@@ -19,13 +19,13 @@ impl Plugin for Reference {
 
     fn on_connected(&mut self, socket: &Socket) {
         let auth = socket.data_json()["auth"].clone();
-        let _ = host::emit_to_socket(&socket.id, "auth", &Payload::from_values(&[auth]));
+        let _ = host::emit_to_socket(socket.id(), "auth", &Payload::from_values(&[auth]));
     }
 
     fn on_event(&mut self, socket: &Socket, event: &Event) -> EventVerdict {
         match event.name.as_str() {
             "message" => {
-                let _ = host::emit_to_socket(&socket.id, "message-back", &event.payload);
+                let _ = host::emit_to_socket(socket.id(), "message-back", &event.payload);
                 EventVerdict::handled(&[])
             }
             "message-with-ack" => EventVerdict::Handled(event.payload.clone()),

@@ -74,18 +74,18 @@ impl Plugin for Tagger {
             "whoami" => EventVerdict::handled(&[socket.data_json()]),
             "reject-me" => EventVerdict::Reject(roomd_plugin_sdk::Rejection::with_data(format!("rejected by {}", self.tag), &json!({ "by": self.tag }))),
             "kick-verdict" => EventVerdict::Disconnect,
-            "plugin-join" => EventVerdict::handled(&[json!(host::join(&socket.id, arg.as_str().unwrap_or("")).is_ok())]),
-            "plugin-leave" => EventVerdict::handled(&[json!(host::leave(&socket.id, arg.as_str().unwrap_or("")).is_ok())]),
-            "plugin-kick" => EventVerdict::handled(&[json!(host::disconnect(&socket.id).is_ok())]),
+            "plugin-join" => EventVerdict::handled(&[json!(host::join(socket.id(), arg.as_str().unwrap_or("")).is_ok())]),
+            "plugin-leave" => EventVerdict::handled(&[json!(host::leave(socket.id(), arg.as_str().unwrap_or("")).is_ok())]),
+            "plugin-kick" => EventVerdict::handled(&[json!(host::disconnect(socket.id()).is_ok())]),
             "plugin-emit" => {
                 let room = arg.as_str().unwrap_or("");
                 let reached = host::emit(&[room], &[], "from-plugin", &Payload::from_values(&[json!(self.tag)]));
                 EventVerdict::handled(&[json!(reached.ok())])
             }
-            "rooms" => EventVerdict::handled(&[json!(host::rooms_of(&socket.id))]),
+            "rooms" => EventVerdict::handled(&[json!(host::rooms_of(socket.id()))]),
             // `["skip-me", tag]`: the tagger named stops seeing this socket's events.
             "skip-me" if arg.as_str() == Some(self.tag.as_str()) => {
-                let _ = host::skip_events(&socket.id);
+                let _ = host::skip_events(socket.id());
                 EventVerdict::Allow
             }
             _ => EventVerdict::Allow,
@@ -93,11 +93,11 @@ impl Plugin for Tagger {
     }
 
     fn on_room_joined(&mut self, socket: &Socket, room: &str) {
-        let _ = host::emit_to_socket(&socket.id, "joined", &Payload::from_values(&[json!(room), json!(self.tag)]));
+        let _ = host::emit_to_socket(socket.id(), "joined", &Payload::from_values(&[json!(room), json!(self.tag)]));
     }
 
     fn on_room_left(&mut self, socket: &Socket, room: &str) {
-        let _ = host::emit_to_socket(&socket.id, "left", &Payload::from_values(&[json!(room), json!(self.tag)]));
+        let _ = host::emit_to_socket(socket.id(), "left", &Payload::from_values(&[json!(room), json!(self.tag)]));
     }
 }
 
@@ -107,8 +107,8 @@ export_plugin!(Tagger);
 mod tests {
     use super::*;
 
-    fn socket() -> Socket {
-        Socket { id: "s1".into(), namespace: "/".into(), data: "{}".into() }
+    fn socket() -> Socket<'static> {
+        Socket::new("s1", "/", "{}")
     }
 
     #[test]

@@ -1,0 +1,261 @@
+//! What a hook is given and what it answers, in the SDK's own types: the socket it is
+//! about, the event, the event verdict. They convert from and to the contract's forms
+//! here, and nowhere else.
+//!
+//! The contract keeps a call cheap: the socket is lent as a handle whose fields are read
+//! on first use, and an event crosses as one wire text (`["name",...arguments]`) with its
+//! attachments only when it has any. [`Socket`] and [`Event`] give plugins the plain
+//! fields back.
+
+use std::cell::OnceCell;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::bindings::roomd::plugin::types as wit;
+use crate::{Payload, Rejection};
+
+/// The socket a hook is about. Its fields are fetched from roomd the first time they are
+/// read, then kept for the rest of the hook.
+pub struct Socket<'a> {
+    /// Where unread fields come from: the handle roomd lent, or nowhere (all known).
+    lent: Option<&'a wit::Socket>,
+    id: OnceCell<String>,
+    namespace: OnceCell<String>,
+    data: OnceCell<String>,
+}
+
+impl Socket<'static> {
+    /// A socket with known fields, for calling hooks directly (in tests).
+    pub fn new(id: impl Into<String>, namespace: impl Into<String>, data: impl Into<String>) -> Socket<'static> {
+        Socket {
+            lent: None,
+            id: OnceCell::from(id.into()),
+            namespace: OnceCell::from(namespace.into()),
+            data: OnceCell::from(data.into()),
+        }
+    }
+}
+
+impl<'a> Socket<'a> {
+    /// The socket roomd lent the current hook.
+    pub(crate) fn lent(handle: &'a wit::Socket) -> Socket<'a> {
+        Socket { lent: Some(handle), id: OnceCell::new(), namespace: OnceCell::new(), data: OnceCell::new() }
+    }
+
+    /// The socket id; also the name of its own room.
+    pub fn id(&self) -> &str {
+        self.id.get_or_init(|| self.lent.map(wit::Socket::id).unwrap_or_default())
+    }
+
+    /// The namespace, e.g. `/chat`.
+    pub fn namespace(&self) -> &str {
+        self.namespace.get_or_init(|| self.lent.map(wit::Socket::namespace).unwrap_or_default())
+    }
+
+    /// What plugins attached when the socket connected: a JSON object text (`{}` when
+    /// nothing was).
+    pub fn data(&self) -> &str {
+        self.data.get_or_init(|| self.lent.map_or_else(|| String::from("{}"), wit::Socket::data))
+    }
+
+    /// [`data`](Self::data) as a JSON value (an object).
+    pub fn data_json(&self) -> Value {
+        serde_json::from_str(self.data()).unwrap_or(Value::Object(Default::default()))
+    }
+}
+
+impl std::fmt::Debug for Socket<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket").field("id", &self.id()).finish_non_exhaustive()
+    }
+}
+
+/// An event from a client. Room requests (`join`, `leave`, `publish`) are events too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The event name.
+    pub name: String,
+    /// Its arguments.
+    pub payload: Payload,
+    /// Whether the client waits for an acknowledgement.
+    pub wants_ack: bool,
+}
+
+impl Event {
+    /// An event with these arguments (no attachments).
+    pub fn new(name: impl Into<String>, values: &[Value]) -> Event {
+        Event { name: name.into(), payload: Payload::from_values(values), wants_ack: false }
+    }
+
+    /// The event roomd sent: its wire text split into name and arguments.
+    pub(crate) fn from_wit(event: wit::Event) -> Event {
+        let (name, args) = split(event.text);
+        Event { name, payload: Payload { args, attachments: event.attachments.unwrap_or_default() }, wants_ack: event.wants_ack }
+    }
+
+    /// The event in the contract's form.
+    pub(crate) fn into_wit(self) -> wit::Event {
+        let attachments = self.payload.attachments;
+        wit::Event {
+            text: wire_text(&self.name, &self.payload.args),
+            attachments: (!attachments.is_empty()).then_some(attachments),
+            wants_ack: self.wants_ack,
+        }
+    }
+}
+
+/// The answer to an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventVerdict {
+    /// Pass the event on unchanged to the next plugin, then to the namespace's relay.
+    Allow,
+    /// Pass this event on instead (a rewritten name or payload).
+    Modify(Event),
+    /// Refuse the event: it goes nowhere, and the client's ack (if any) carries the
+    /// rejection. The chain stops.
+    Reject(Rejection),
+    /// The plugin has handled the event itself: it goes nowhere else, and the client's
+    /// ack (if any) carries these arguments. The chain stops.
+    Handled(Payload),
+    /// Disconnect the socket. The chain stops.
+    Disconnect,
+}
+
+impl EventVerdict {
+    /// Refuse the event with `message`.
+    pub fn reject(message: impl Into<String>) -> EventVerdict {
+        EventVerdict::Reject(Rejection::new(message))
+    }
+
+    /// Answer the event: the client's ack receives `values`.
+    pub fn handled(values: &[Value]) -> EventVerdict {
+        EventVerdict::Handled(Payload::from_values(values))
+    }
+
+    /// The verdict in the contract's form.
+    pub(crate) fn into_wit(self) -> wit::EventVerdict {
+        match self {
+            EventVerdict::Allow => wit::EventVerdict::Allow,
+            EventVerdict::Modify(event) => wit::EventVerdict::Modify(event.into_wit()),
+            EventVerdict::Reject(rejection) => wit::EventVerdict::Reject(rejection),
+            EventVerdict::Handled(payload) => wit::EventVerdict::Handled(payload),
+            EventVerdict::Disconnect => wit::EventVerdict::Disconnect,
+        }
+    }
+}
+
+/// `["name",...arguments]` from a name and an arguments array text.
+fn wire_text(name: &str, args: &str) -> String {
+    let name = serde_json::to_string(name).expect("a string serializes");
+    let inner = args.trim().strip_prefix('[').unwrap_or(args).trim_start();
+    let mut text = String::with_capacity(name.len() + inner.len() + 2);
+    text.push('[');
+    text.push_str(&name);
+    if inner.is_empty() || inner.starts_with(']') {
+        text.push(']');
+    } else {
+        text.push(',');
+        text.push_str(inner);
+    }
+    text
+}
+
+/// The name and the arguments array text of an event's wire text, reusing the text's
+/// buffer for the arguments. roomd writes `["name"` directly followed by `,arguments]` or
+/// `]`, and that is read without a parse; anything else goes through the JSON parser.
+/// Text that is not an event at all (which roomd never sends) reads as an unnamed event
+/// without arguments.
+fn split(mut text: String) -> (String, String) {
+    if let Some((name, tail)) = quick_split(&text) {
+        // `["name",a,b]` becomes `[a,b]` in place; `["name"]` becomes `[]`.
+        match tail {
+            Some(start) => text.replace_range(..start, "["),
+            None => text = String::from("[]"),
+        }
+        return (name, text);
+    }
+    parsed(&text).unwrap_or_else(|| (String::new(), String::from("[]")))
+}
+
+/// For roomd's own spelling: the name, and where the arguments start (after the comma;
+/// `None` when there are none).
+fn quick_split(text: &str) -> Option<(String, Option<usize>)> {
+    let quoted = text.strip_prefix("[\"")?;
+    let bytes = quoted.as_bytes();
+    let mut i = 0;
+    let mut escaped = false;
+    while i < bytes.len() && (bytes[i] != b'"' || escaped) {
+        escaped = !escaped && bytes[i] == b'\\';
+        i += 1;
+    }
+    // `["` + the name's `i` bytes + `"`.
+    let after = i + 3;
+    let tail = match text.get(after..)? {
+        "]" => None,
+        rest if rest.starts_with(',') => Some(after + 1),
+        _ => return None,
+    };
+    let raw = &quoted[..i];
+    let name = if raw.contains('\\') { serde_json::from_str(&text[1..after]).ok()? } else { raw.to_owned() };
+    Some((name, tail))
+}
+
+/// [`split`] through the JSON parser.
+fn parsed(text: &str) -> Option<(String, String)> {
+    let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    let (first, rest) = items.split_first()?;
+    let name = serde_json::from_str(first.get()).ok()?;
+    let args = rest.iter().map(|arg| arg.get()).collect::<Vec<_>>().join(",");
+    Some((name, format!("[{args}]")))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn wire_text_round_trips() {
+        for (name, args) in [
+            ("chat", r#"[{"text":"hi"},2]"#),
+            ("ping", "[]"),
+            ("quote\"and\\slash", r#"["a"]"#),
+            ("line\nbreak", "[1]"),
+            ("ünï", r#"[{"x":[1,{"y":"]"}]}]"#),
+        ] {
+            let text = wire_text(name, args);
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap()[0], json!(name), "{text}");
+            assert_eq!(split(text.clone()), (name.to_owned(), args.to_owned()), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_spellings_of_an_event_go_through_the_parser() {
+        let read = |text: &str| split(String::from(text));
+        assert_eq!(read(r#" [ "chat" , 1 , {"a":2} ] "#), ("chat".into(), r#"[1,{"a":2}]"#.into()));
+        assert_eq!(read(r#"["\u0063hat"]"#), ("chat".into(), "[]".into()));
+        assert_eq!(read(r#"["chat" ,1]"#), ("chat".into(), "[1]".into()), "a space the quick reading does not take");
+        assert_eq!(read("[1,2]"), (String::new(), "[]".into()), "no name");
+        assert_eq!(read(r#"["unterminated"#), (String::new(), "[]".into()));
+        assert_eq!(read("not json"), (String::new(), "[]".into()));
+    }
+
+    #[test]
+    fn a_known_socket_answers_without_roomd() {
+        let socket = Socket::new("s1", "/chat", r#"{"user":"ada"}"#);
+        assert_eq!((socket.id(), socket.namespace()), ("s1", "/chat"));
+        assert_eq!(socket.data_json(), json!({ "user": "ada" }));
+    }
+
+    #[test]
+    fn events_convert_to_the_contract_and_back() {
+        let event = Event { name: "say".into(), payload: Payload::from_values(&[json!("hi")]), wants_ack: true };
+        let wit = event.clone().into_wit();
+        assert_eq!((wit.text.as_str(), wit.attachments.is_none()), (r#"["say","hi"]"#, true));
+        assert_eq!(Event::from_wit(wit), event);
+        let binary = Event { payload: Payload { args: r#"[{"_placeholder":true,"num":0}]"#.into(), attachments: vec![vec![1, 2]] }, ..event };
+        assert_eq!(Event::from_wit(binary.clone().into_wit()), binary);
+    }
+}

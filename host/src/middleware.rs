@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
+use smallvec::{SmallVec, smallvec};
 
 use crate::plugin::{
     ConnectVerdict, EventVerdict, FailurePolicy, Hooks, PluginError, PluginSlot, Rejection, SocketInfo, WitEvent,
@@ -23,7 +24,9 @@ use crate::plugin::{
 };
 use crate::relay::Relay;
 use crate::socketio::packet::{event_array, is_reserved_event, split_event};
-use crate::socketio::{ConnectError, ConnectRequest, DisconnectReason, Event, NamespaceHandler, Payload, Socket};
+use crate::socketio::{
+    ConnectError, ConnectRequest, DisconnectReason, Event, Namespace, NamespaceHandler, Payload, Socket,
+};
 
 /// What a namespace runs: its plugins in order, then the relay.
 pub struct Links {
@@ -106,13 +109,16 @@ fn ack(socket: &Socket, event: &Event, reply: Value) {
     }
 }
 
-/// How an event's trip through the plugins ended.
-enum Outcome {
-    /// Every plugin allowed it (possibly rewritten): on to the relay.
-    Pass(Event),
-    /// A plugin answered or refused it, or the socket is gone.
-    Stop,
+/// An event on its way through the plugins, with the form plugins see it in once one
+/// has wanted it.
+struct InFlight {
+    event: Event,
+    wit: Option<WitEvent>,
 }
+
+/// The events of one socket on their way through the plugins. Inline room for one: most
+/// arrive alone.
+type Flight = SmallVec<[InFlight; 1]>;
 
 impl Chain {
     /// Tells every plugin about `socket` through `hook`. Notifications have no verdict: a
@@ -126,61 +132,114 @@ impl Chain {
         }
     }
 
-    fn run_event(&self, links: &Links, socket: &Socket, mut event: Event) -> Outcome {
+    /// Takes events of one socket through the plugins in order: each plugin is entered
+    /// once for all the events it wants (`on-event` for one, `on-events` for several).
+    /// What survives stays in `flight`, rewritten where a plugin rewrote it. Returns
+    /// whether a plugin asked for the socket to be disconnected: the events after the one
+    /// it was asked on are dropped, those before go on.
+    fn run_events(&self, links: &Links, socket: &Socket, flight: &mut Flight) -> bool {
         let namespace = socket.namespace();
-        // Built for the first plugin that wants the event: an event no plugin asked for
-        // is not copied at all.
+        // Built for the first plugin that wants an event: events no plugin asked for are
+        // not copied at all.
         let mut me = None;
-        let mut current = None;
+        let mut disconnect = false;
         for slot in &links.plugins {
-            if !slot.wants_event(&event.name) || slot.skips_events_of(socket.id()) {
+            if flight.is_empty() {
+                break;
+            }
+            if slot.skips_events_of(socket.id()) {
+                continue;
+            }
+            let wanted: SmallVec<[usize; 4]> = (0..flight.len()).filter(|&i| slot.wants_event(&flight[i].event.name)).collect();
+            if wanted.is_empty() {
                 continue;
             }
             let me = me.get_or_insert_with(|| SocketInfo::of(socket));
-            let current = current.get_or_insert_with(|| wit_event(&event));
-            let verdict = slot.on_event(namespace, me, current);
-            let verdict = verdict.and_then(|verdict| self.check_event_verdict(verdict));
+            let verdicts = self.ask(slot, namespace, me, flight, &wanted);
             if !socket.connected() {
-                return Outcome::Stop;
+                flight.clear();
+                return false;
             }
-            match verdict {
-                Ok(Checked::Allow) => {}
-                Ok(Checked::Modify(name, payload, wit)) => {
-                    event.name = name;
-                    event.payload = payload;
-                    *current = wit;
-                    current.wants_ack = event.ack.is_some();
-                }
-                Ok(Checked::Reject(message, data)) => {
-                    let mut reply = json!({ "ok": false, "error": message });
-                    if let Some(data) = data {
-                        reply["data"] = data;
+            let mut dropped: SmallVec<[usize; 4]> = SmallVec::new();
+            for (&i, verdict) in wanted.iter().zip(verdicts) {
+                let in_flight = &mut flight[i];
+                // A failed call was counted by the slot; an answer it cannot use is counted here.
+                match verdict.and_then(|verdict| self.check_event_verdict(verdict).map_err(|error| slot.failed(error))) {
+                    Ok(Checked::Allow) => {}
+                    Ok(Checked::Modify(name, payload, mut wit)) => {
+                        in_flight.event.name = name;
+                        in_flight.event.payload = payload;
+                        wit.wants_ack = in_flight.event.ack.is_some();
+                        in_flight.wit = Some(wit);
                     }
-                    ack(socket, &event, reply);
-                    return Outcome::Stop;
-                }
-                Ok(Checked::Handled(payload)) => {
-                    if let Some(id) = event.ack {
-                        let _ = socket.ack(id, &payload);
+                    Ok(Checked::Reject(message, data)) => {
+                        let mut reply = json!({ "ok": false, "error": message });
+                        if let Some(data) = data {
+                            reply["data"] = data;
+                        }
+                        ack(socket, &in_flight.event, reply);
+                        dropped.push(i);
                     }
-                    return Outcome::Stop;
-                }
-                Ok(Checked::Disconnect) => {
-                    socket.disconnect();
-                    return Outcome::Stop;
-                }
-                Err(error) => {
-                    if let PluginError::BadOutput(_) = error {
-                        slot.failed(error);
+                    Ok(Checked::Handled(payload)) => {
+                        if let Some(id) = in_flight.event.ack {
+                            let _ = socket.ack(id, &payload);
+                        }
+                        dropped.push(i);
                     }
-                    if slot.spec().on_error == FailurePolicy::FailClosed {
-                        ack(socket, &event, json!({ "ok": false, "error": failure_message(slot) }));
-                        return Outcome::Stop;
+                    Ok(Checked::Disconnect) => {
+                        disconnect = true;
+                        flight.truncate(i);
+                        break;
+                    }
+                    Err(_) => {
+                        if slot.spec().on_error == FailurePolicy::FailClosed {
+                            ack(socket, &in_flight.event, json!({ "ok": false, "error": failure_message(slot) }));
+                            dropped.push(i);
+                        }
                     }
                 }
+            }
+            // In order and all before a disconnect's cut, so removable back to front.
+            for &i in dropped.iter().rev() {
+                flight.remove(i);
             }
         }
-        Outcome::Pass(event)
+        disconnect
+    }
+
+    /// One call into `slot` for the events of `flight` at `wanted`: their verdicts in the
+    /// same order, or the call's failure for each.
+    fn ask(
+        &self,
+        slot: &PluginSlot,
+        namespace: &Namespace,
+        me: &SocketInfo,
+        flight: &mut Flight,
+        wanted: &[usize],
+    ) -> SmallVec<[Result<EventVerdict, PluginError>; 4]> {
+        if let [only] = *wanted {
+            let in_flight = &mut flight[only];
+            let wit = in_flight.wit.get_or_insert_with(|| wit_event(&in_flight.event));
+            return smallvec![slot.on_event(namespace, me, wit)];
+        }
+        // Lent to the call and put back, so a later plugin reuses them.
+        let batch: Vec<WitEvent> =
+            wanted.iter().map(|&i| flight[i].wit.take().unwrap_or_else(|| wit_event(&flight[i].event))).collect();
+        let answer = slot.on_events(namespace, me, &batch);
+        for (&i, wit) in wanted.iter().zip(batch) {
+            flight[i].wit = Some(wit);
+        }
+        let answer = answer.and_then(|verdicts| {
+            if verdicts.len() == wanted.len() {
+                return Ok(verdicts);
+            }
+            let error = format!("{} verdicts for {} events", verdicts.len(), wanted.len());
+            Err(slot.failed(PluginError::BadOutput(error)))
+        });
+        match answer {
+            Ok(verdicts) => verdicts.into_iter().map(Ok).collect(),
+            Err(error) => wanted.iter().map(|_| Err(error.clone())).collect(),
+        }
     }
 
     fn check_event_verdict(&self, verdict: EventVerdict) -> Result<Checked, PluginError> {
@@ -207,6 +266,19 @@ enum Checked {
     Reject(String, Option<Value>),
     Handled(Payload),
     Disconnect,
+}
+
+impl Chain {
+    /// The events through the plugins, then what survives to the relay, in order.
+    fn pass(&self, links: &Links, socket: &Socket, mut flight: Flight) {
+        let disconnect = self.run_events(links, socket, &mut flight);
+        for in_flight in flight {
+            links.relay.on_event(socket, in_flight.event);
+        }
+        if disconnect {
+            socket.disconnect();
+        }
+    }
 }
 
 impl NamespaceHandler for Chain {
@@ -259,15 +331,18 @@ impl NamespaceHandler for Chain {
 
     fn on_event(&self, socket: &Socket, event: Event) {
         let links = self.links();
-        let event = if links.plugins.is_empty() {
-            event
-        } else {
-            match self.run_event(&links, socket, event) {
-                Outcome::Pass(event) => event,
-                Outcome::Stop => return,
-            }
-        };
-        links.relay.on_event(socket, event);
+        if links.plugins.is_empty() {
+            return links.relay.on_event(socket, event);
+        }
+        self.pass(&links, socket, smallvec![InFlight { event, wit: None }]);
+    }
+
+    fn on_events(&self, socket: &Socket, events: Vec<Event>) {
+        let links = self.links();
+        if links.plugins.is_empty() {
+            return links.relay.on_events(socket, events);
+        }
+        self.pass(&links, socket, events.into_iter().map(|event| InFlight { event, wit: None }).collect());
     }
 
     fn on_join(&self, socket: &Socket, room: &str) {

@@ -144,6 +144,12 @@ macro_rules! export_plugin {
                 fn on_event(socket: &$crate::__runtime::LentSocket, event: $crate::__runtime::WireEvent) -> $crate::__runtime::WireVerdict {
                     $crate::__runtime::on_event::<$plugin>(socket, event)
                 }
+                fn on_events(
+                    socket: &$crate::__runtime::LentSocket,
+                    events: Vec<$crate::__runtime::WireEvent>,
+                ) -> Vec<$crate::__runtime::WireVerdict> {
+                    $crate::__runtime::on_events::<$plugin>(socket, events)
+                }
                 fn on_room_joined(socket: &$crate::__runtime::LentSocket, room: String) {
                     $crate::__runtime::about::<$plugin, _>(socket, |p, s| p.on_room_joined(s, &room))
                 }
@@ -173,7 +179,7 @@ pub mod __runtime {
     use std::cell::RefCell;
 
     use crate::bindings::roomd::plugin::types as wit;
-    use crate::{Event, Plugin, Socket};
+    use crate::{Event, EventVerdict, Plugin, Socket};
 
     /// The socket handle roomd lends a hook.
     pub type LentSocket = wit::Socket;
@@ -223,5 +229,22 @@ pub mod __runtime {
     pub fn on_event<P: Plugin>(socket: &LentSocket, event: WireEvent) -> WireVerdict {
         let event = Event::from_wit(event);
         about::<P, _>(socket, |plugin, socket| plugin.on_event(socket, &event)).into_wit()
+    }
+
+    /// Runs `on_event` for each event of a batch, in order. After a `Disconnect` the
+    /// socket is gone: the rest are answered `Disconnect` without being looked at.
+    pub fn on_events<P: Plugin>(socket: &LentSocket, events: Vec<WireEvent>) -> Vec<WireVerdict> {
+        about::<P, _>(socket, |plugin, socket| {
+            let mut gone = false;
+            let decide = |event: WireEvent| {
+                if gone {
+                    return EventVerdict::Disconnect;
+                }
+                let verdict = plugin.on_event(socket, &Event::from_wit(event));
+                gone = verdict == EventVerdict::Disconnect;
+                verdict
+            };
+            events.into_iter().map(decide).map(EventVerdict::into_wit).collect()
+        })
     }
 }

@@ -31,6 +31,41 @@ async fn plugins_run_in_order_and_rewrite_events() {
     y.expect_silence(QUIET).await;
 }
 
+/// Events a client sent together (here one polling request) enter each plugin once, in
+/// order, each with its own verdict; a disconnect verdict drops what came after it, not
+/// what came before.
+#[tokio::test]
+async fn events_that_arrive_together_enter_each_plugin_once() {
+    let server = TestServer::start(&taggers()).await;
+    let app = server.app.as_ref().unwrap();
+    let (a, b) = (app.slot("a", "/").unwrap(), app.slot("b", "/").unwrap());
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    let x = Polling::open(server.addr).await;
+    assert_eq!(x.send("40").await.status, 200);
+    assert!(x.poll().await.body.starts_with(r#"40{"sid":"#));
+    let calls = (a.calls(), b.calls());
+    let burst = [
+        r#"42["say","1"]"#,
+        r#"421["reject-me"]"#,
+        r#"42["rename",2]"#,
+        r#"422["whoami"]"#,
+        r#"42["kick-verdict"]"#,
+        r#"42["say","never"]"#,
+    ];
+    assert_eq!(x.send(&burst.join("\u{1e}")).await.status, 200);
+    assert_eq!(y.text().await, r#"42["say","1AB"]"#);
+    assert_eq!(y.text().await, r#"42["renamed-by-A",2]"#);
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
+    }
+    assert_eq!(seen, [r#"431[{"ok":false,"error":"rejected by A","data":{"by":"A"}}]"#, r#"432[{"tag_A":true,"tag_B":true}]"#, "41"]);
+    // One call for the six events (B's for the two A let through), one to tell of the
+    // disconnect.
+    assert_eq!((a.calls() - calls.0, b.calls() - calls.1), (2, 2));
+    y.expect_silence(QUIET).await;
+}
+
 #[tokio::test]
 async fn a_plugin_is_called_only_for_what_it_asked() {
     // B wants the "say" event and room joins, nothing else: no connects, no other events.

@@ -25,6 +25,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming as IncomingBody;
+use smallvec::SmallVec;
 use tokio_util::task::TaskTracker;
 
 pub use error::RequestError;
@@ -102,6 +103,15 @@ pub trait Handler: Send + Sync + 'static {
 
     /// A message arrived.
     fn on_message(&self, session: &Arc<Session<Self::Data>>, message: Message<'_>);
+
+    /// Messages that arrived together (read at once from a WebSocket, or one polling
+    /// request's payload), in order. A handler that does better with several at once
+    /// overrides this; by default each goes to [`on_message`](Self::on_message).
+    fn on_messages(&self, session: &Arc<Session<Self::Data>>, messages: Vec<Message<'_>>) {
+        for message in messages {
+            self.on_message(session, message);
+        }
+    }
 
     /// The session has ended; it is no longer reachable.
     fn on_close(&self, session: &Arc<Session<Self::Data>>, reason: CloseReason);
@@ -304,6 +314,35 @@ impl<H: Handler> Engine<H> {
             config.ping_timeout.as_millis() as u64,
             config.max_payload,
         )
+    }
+
+    /// Acts on packets that arrived together, in order: each run of messages goes to the
+    /// handler at once. Stops early if the session closes.
+    fn on_packets<'a>(&self, session: &Arc<Session<H::Data>>, packets: impl IntoIterator<Item = Incoming<'a>>) {
+        let mut run = SmallVec::<[Message<'a>; 1]>::new();
+        for packet in packets {
+            if session.is_closed() {
+                return;
+            }
+            match packet {
+                Incoming::Message(text) => run.push(Message::Text(text)),
+                Incoming::Binary(bytes) => run.push(Message::Binary(bytes)),
+                other => {
+                    self.deliver(session, &mut run);
+                    self.on_packet(session, other);
+                }
+            }
+        }
+        self.deliver(session, &mut run);
+    }
+
+    /// Hands a run of messages to the handler and empties it.
+    fn deliver<'a>(&self, session: &Arc<Session<H::Data>>, run: &mut SmallVec<[Message<'a>; 1]>) {
+        match run.len() {
+            0 => {}
+            1 => self.inner.handler.on_message(session, run.pop().expect("one message")),
+            _ => self.inner.handler.on_messages(session, std::mem::take(run).into_vec()),
+        }
     }
 
     /// Acts on one packet from the client, whichever transport carried it.

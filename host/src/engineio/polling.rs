@@ -144,12 +144,7 @@ async fn read_and_dispatch<H: Handler>(
             return Err(RequestError::BadRequest);
         }
     };
-    for packet in packets {
-        if session.is_closed() {
-            break;
-        }
-        engine.on_packet(session, packet);
-    }
+    engine.on_packets(session, packets);
     Ok(())
 }
 

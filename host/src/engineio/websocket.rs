@@ -7,9 +7,10 @@
 
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::Full;
+use smallvec::SmallVec;
 use hyper::body::Incoming as IncomingBody;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
@@ -33,6 +34,9 @@ const WRITE_BUFFER: usize = 16 * 1024;
 
 /// Most queued packets written before the connection's task looks at its input again.
 const MAX_BATCH: usize = 256;
+
+/// Most frames already read that are handed on together (see [`read_ready`]).
+const MAX_READ_BATCH: usize = 64;
 
 type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -199,25 +203,57 @@ async fn serve<H: Handler>(
                     break;
                 }
             }
-            message = ws.next() => match message {
-                Some(Ok(WsMessage::Text(text))) => match packet::decode_text(&text) {
-                    Ok(packet) => engine.on_packet(session, packet),
-                    Err(error) => protocol_error(session, &error.to_string()),
-                },
-                Some(Ok(WsMessage::Binary(bytes))) => engine.on_packet(session, Incoming::Binary(bytes)),
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
-                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
-                    close_frame = Some(CloseFrame { code: CloseCode::Size, reason: "message larger than maxPayload".into() });
-                    protocol_error(session, "message larger than max_payload");
+            message = ws.next() => {
+                let ready = read_ready(&mut ws, message);
+                let mut packets = SmallVec::<[Incoming<'_>; 1]>::new();
+                for message in &ready {
+                    match message {
+                        Some(Ok(WsMessage::Text(text))) => match packet::decode_text(text) {
+                            Ok(packet) => packets.push(packet),
+                            Err(error) => {
+                                engine.on_packets(session, packets.drain(..));
+                                protocol_error(session, &error.to_string());
+                            }
+                        },
+                        Some(Ok(WsMessage::Binary(bytes))) => packets.push(Incoming::Binary(bytes.clone())),
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
+                        Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                            engine.on_packets(session, packets.drain(..));
+                            close_frame = Some(CloseFrame { code: CloseCode::Size, reason: "message larger than maxPayload".into() });
+                            protocol_error(session, "message larger than max_payload");
+                        }
+                        Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => {
+                            engine.on_packets(session, packets.drain(..));
+                            session.close(CloseReason::TransportClose);
+                        }
+                    }
                 }
-                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => {
-                    session.close(CloseReason::TransportClose);
-                }
-            },
+                engine.on_packets(session, packets);
+            }
         }
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(close_frame)).await;
     rx
+}
+
+type Read = Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>;
+
+/// `first`, and the frames after it that are already read and decoded (up to
+/// [`MAX_READ_BATCH`]), so that what a client sent at once is handed on at once: a
+/// handler then acts on several events of one socket in one go. Stops after anything
+/// that is not a data frame, since the connection may be over.
+fn read_ready(ws: &mut Ws, first: Read) -> SmallVec<[Read; 1]> {
+    let mut ready = SmallVec::new();
+    ready.push(first);
+    while ready.len() < MAX_READ_BATCH && matches!(ready.last(), Some(Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_))))) {
+        // Polling without waiting: the loop polls `ws` again before it sleeps, so no
+        // wake-up is lost.
+        match ws.next().now_or_never() {
+            Some(message) => ready.push(message),
+            None => break,
+        }
+    }
+    ready
 }
 
 /// Writes `first` and whatever else is queued (up to [`MAX_BATCH`]), then flushes once.

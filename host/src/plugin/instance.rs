@@ -232,6 +232,7 @@ pub struct PluginSlot {
     /// like `interests`.
     skipping: RwLock<Skipping>,
     failures: AtomicU64,
+    calls: AtomicU64,
 }
 
 impl PluginSlot {
@@ -248,6 +249,7 @@ impl PluginSlot {
             skipping: RwLock::new(Skipping::default()),
             live: Mutex::new(Live { spec, code, instance: Some(instance) }),
             failures: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
         })
     }
 
@@ -264,6 +266,11 @@ impl PluginSlot {
     /// Failed calls so far.
     pub fn failures(&self) -> u64 {
         self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Calls into the plugin so far (one per hook call, however many events it carried).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
@@ -365,6 +372,11 @@ impl PluginSlot {
         self.call(namespace, Some(socket), |plugin, store| plugin.call_on_event(store, lent(), event))
     }
 
+    /// Asks the plugin about several events of one socket at once: one verdict each.
+    pub fn on_events(&self, namespace: &Namespace, socket: &SocketInfo, events: &[WitEvent]) -> Result<Vec<EventVerdict>, PluginError> {
+        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_events(store, lent(), events))
+    }
+
     /// Tells the plugin a socket entered a room.
     pub fn on_room_joined(&self, namespace: &Namespace, socket: &SocketInfo, room: &str) -> Result<(), PluginError> {
         self.call(namespace, Some(socket), |plugin, store| plugin.call_on_room_joined(store, lent(), room))
@@ -388,6 +400,7 @@ impl PluginSlot {
         socket: Option<&SocketInfo>,
         f: impl FnOnce(&bindings::Plugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let (result, deferred, version) = {
             let mut live = self.lock();
             let live = &mut *live;

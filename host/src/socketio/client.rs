@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use regex::Regex;
+use smallvec::SmallVec;
 
 use super::packet::{self, Packet};
 use super::payload::{self, Payload};
@@ -69,6 +70,38 @@ enum Inbound {
 }
 
 type ClientSession = Arc<Session<Client>>;
+
+/// Events of one socket that arrived together, held until the next packet that is not
+/// one of them and then handed to the namespace's handler in one call: the plugin chain
+/// then enters each plugin once for all of them.
+#[derive(Default)]
+struct Batch {
+    socket: Option<Socket>,
+    /// Inline room for one: most messages arrive alone, and then nothing is allocated.
+    events: SmallVec<[Event; 1]>,
+}
+
+impl Batch {
+    fn push(&mut self, socket: Socket, event: Event) {
+        if self.socket.as_ref().is_some_and(|held| held.id() != socket.id()) {
+            self.flush();
+        }
+        self.socket = Some(socket);
+        self.events.push(event);
+    }
+
+    /// Hands the held events on; call before acting on anything else, to keep the order
+    /// in which the client sent things.
+    fn flush(&mut self) {
+        let Some(socket) = self.socket.take() else { return };
+        let mut events = std::mem::take(&mut self.events);
+        let handler = socket.namespace().handler();
+        match events.len() {
+            1 => handler.on_event(&socket, events.pop().expect("one event")),
+            _ => handler.on_events(&socket, events.into_vec()),
+        }
+    }
+}
 
 /// Closes `session` because the client broke the Socket.IO protocol.
 fn protocol_error(session: &ClientSession, why: &str) {
@@ -143,28 +176,41 @@ impl Core {
         }
     }
 
-    fn dispatch(&self, session: &ClientSession, nsp: &str, inbound: Inbound, attachments: Vec<Bytes>) {
+    /// Acts on a complete event or acknowledgement. An event joins `batch`; anything else
+    /// first hands the batch on.
+    fn dispatch(&self, session: &ClientSession, nsp: &str, inbound: Inbound, attachments: Vec<Bytes>, batch: &mut Batch) {
         let Some(socket) = session.data().socket(nsp) else {
+            batch.flush();
             return protocol_error(session, "packet for a namespace not joined");
         };
         match inbound {
             Inbound::Event { name, json, id } => {
                 let payload = Payload::from_parts(json, attachments);
-                socket.namespace().handler().on_event(&socket, Event { name, payload, ack: id });
+                batch.push(socket, Event { name, payload, ack: id });
             }
-            Inbound::Ack { id, json } => socket.on_ack(id, Payload::from_parts(json, attachments)),
+            Inbound::Ack { id, json } => {
+                batch.flush();
+                socket.on_ack(id, Payload::from_parts(json, attachments));
+            }
         }
     }
 
-    fn on_text(&self, session: &ClientSession, text: &str) {
+    fn on_text(&self, session: &ClientSession, text: &str, batch: &mut Batch) {
         if session.data().partial.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            batch.flush();
             return protocol_error(session, "text packet while attachments were expected");
         }
         let packet = match packet::decode(text, self.config.max_attachments) {
             Ok(packet) => packet,
-            Err(error) => return protocol_error(session, &error.to_string()),
+            Err(error) => {
+                batch.flush();
+                return protocol_error(session, &error.to_string());
+            }
         };
         METRICS.packets_in.inc();
+        if !matches!(packet, Packet::Event { .. }) {
+            batch.flush();
+        }
         let (nsp, inbound, expected) = match packet {
             Packet::Connect { nsp, auth } => return self.connect(session, nsp, auth),
             Packet::Disconnect { nsp } => {
@@ -177,17 +223,20 @@ impl Core {
             Packet::Ack { nsp, id, args, attachments } => (nsp, Inbound::Ack { id, json: args.to_owned() }, attachments),
         };
         if expected == 0 {
-            return self.dispatch(session, nsp, inbound, Vec::new());
+            return self.dispatch(session, nsp, inbound, Vec::new(), batch);
         }
+        batch.flush();
         let partial = Partial { nsp: nsp.to_owned(), kind: inbound, expected, attachments: Vec::with_capacity(expected) };
         *session.data().partial.lock().unwrap_or_else(|e| e.into_inner()) = Some(partial);
     }
 
-    fn on_binary(&self, session: &ClientSession, bytes: Bytes) {
+    fn on_binary(&self, session: &ClientSession, bytes: Bytes, batch: &mut Batch) {
+        // Attachments only follow the packet that announced them, which handed any batch on.
         let complete = {
             let mut slot = session.data().partial.lock().unwrap_or_else(|e| e.into_inner());
             let Some(partial) = slot.as_mut() else {
                 drop(slot);
+                batch.flush();
                 return protocol_error(session, "binary message without a binary packet");
             };
             partial.attachments.push(bytes);
@@ -203,9 +252,17 @@ impl Core {
             .ok()
             .is_some_and(|value| payload::check_placeholders(&value, complete.expected).is_ok());
         if !valid {
+            batch.flush();
             return protocol_error(session, "placeholder without attachment");
         }
-        self.dispatch(session, &complete.nsp, complete.kind, complete.attachments);
+        self.dispatch(session, &complete.nsp, complete.kind, complete.attachments, batch);
+    }
+
+    fn on_one(&self, session: &ClientSession, message: Message<'_>, batch: &mut Batch) {
+        match message {
+            Message::Text(text) => self.on_text(session, text, batch),
+            Message::Binary(bytes) => self.on_binary(session, bytes, batch),
+        }
     }
 }
 
@@ -233,10 +290,18 @@ impl Handler for Core {
     }
 
     fn on_message(&self, session: &ClientSession, message: Message<'_>) {
-        match message {
-            Message::Text(text) => self.on_text(session, text),
-            Message::Binary(bytes) => self.on_binary(session, bytes),
+        let mut batch = Batch::default();
+        self.on_one(session, message, &mut batch);
+        batch.flush();
+    }
+
+    /// Consecutive events of one socket go to its namespace's handler together.
+    fn on_messages(&self, session: &ClientSession, messages: Vec<Message<'_>>) {
+        let mut batch = Batch::default();
+        for message in messages {
+            self.on_one(session, message, &mut batch);
         }
+        batch.flush();
     }
 
     fn on_close(&self, session: &ClientSession, reason: CloseReason) {

@@ -67,6 +67,15 @@ pub trait NamespaceHandler: Send + Sync + 'static {
     /// The client emitted an event.
     fn on_event(&self, _socket: &Socket, _event: Event) {}
 
+    /// The client emitted several events that arrived together, in order. A handler that
+    /// does better with several at once overrides this; by default each goes to
+    /// [`on_event`](Self::on_event).
+    fn on_events(&self, socket: &Socket, events: Vec<Event>) {
+        for event in events {
+            self.on_event(socket, event);
+        }
+    }
+
     /// The socket entered `room` (not called for its own room).
     fn on_join(&self, _socket: &Socket, _room: &str) {}
 

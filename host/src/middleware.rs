@@ -4,8 +4,11 @@
 //! (`allow` merges attached data, `reject` stops with CONNECT_ERROR); for an event, every
 //! plugin decides in turn (`allow`, `modify` hands the rewritten event on, `reject` and
 //! `handled` answer the client's ack and stop, `disconnect` stops); what survives reaches
-//! the relay. Notifications (connected, room joined/left, disconnect) go to every plugin
-//! that asked for them: a plugin is only ever called for what its `init` declared.
+//! the relay. Events of one socket that arrived together go through the chain together:
+//! each plugin is entered once for all of them it wants (`on-events`), every event still
+//! gets its own verdict, and the order is kept. Notifications (connected, room
+//! joined/left, disconnect) go to every plugin that asked for them: a plugin is only ever
+//! called for what its `init` declared.
 //!
 //! A plugin that fails while deciding is turned into a verdict here, by its failure
 //! policy: `fail-closed` refuses, `fail-open` carries on as if it had allowed. The chain

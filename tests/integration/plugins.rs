@@ -66,6 +66,22 @@ async fn events_that_arrive_together_enter_each_plugin_once() {
     y.expect_silence(QUIET).await;
 }
 
+/// Frames a WebSocket client wrote at once are read together: they enter each plugin in
+/// one call, in order.
+#[tokio::test]
+async fn frames_written_at_once_enter_each_plugin_once() {
+    let server = TestServer::start(&taggers()).await;
+    let a = server.app.as_ref().unwrap().slot("a", "/").unwrap();
+    let (mut x, _) = Ws::socket(server.addr, "/").await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    let calls = a.calls();
+    x.send_at_once(&[r#"42["say","1"]"#, r#"42["say","2"]"#, r#"42["say","3"]"#]).await;
+    for n in 1..=3 {
+        assert_eq!(y.text().await, format!(r#"42["say","{n}AB"]"#));
+    }
+    assert_eq!(a.calls() - calls, 1);
+}
+
 #[tokio::test]
 async fn a_plugin_is_called_only_for_what_it_asked() {
     // B wants the "say" event and room joins, nothing else: no connects, no other events.

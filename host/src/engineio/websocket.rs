@@ -3,7 +3,9 @@
 //!
 //! One task per connection both reads and writes (the task that accepted the connection
 //! ends once it is set up), so an idle connection costs that task, the session and
-//! tungstenite's buffers, which are sized here on purpose.
+//! tungstenite's buffers, which are sized here on purpose. Frames the client wrote at once
+//! are read and handed on together ([`Handler::on_messages`]), so the layers above can
+//! act on a burst in one go.
 
 use std::sync::Arc;
 

@@ -171,7 +171,7 @@ impl Instance {
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(ticks(SETUP_TIMEOUT));
         let exports = bindings::Plugin::instantiate(&mut store, &code.component, &RUNTIME.linker)
-            .map_err(|e| PluginError::Load(format!("cannot instantiate: {e:#}")))?;
+            .map_err(|e| PluginError::Load(instantiation_failed(&format!("{e:#}"))))?;
         store.set_epoch_deadline(ticks(SETUP_TIMEOUT));
         match exports.call_init(&mut store, &spec.config) {
             Ok(Ok(interests)) => Ok(Instance { store, exports, interests }),
@@ -179,6 +179,21 @@ impl Instance {
             Err(error) => Err(PluginError::Load(format!("init failed: {}", classify(error, store.data().limits.exceeded)))),
         }
     }
+}
+
+/// The version of the plugin contract this host implements (`plugin-sdk/wit`).
+const CONTRACT_VERSION: &str = "0.2.0";
+
+/// Why a component could not be instantiated, with the likely fix when it was built
+/// against another version of the contract.
+fn instantiation_failed(why: &str) -> String {
+    if why.contains("roomd:plugin/") && !why.contains(&format!("@{CONTRACT_VERSION}")) {
+        return format!(
+            "cannot instantiate: {why} (built against another plugin contract than roomd:plugin@{CONTRACT_VERSION}: \
+             rebuild it with this roomd's plugin-sdk)"
+        );
+    }
+    format!("cannot instantiate: {why}")
 }
 
 /// Turns a failed call into the error the failure policy acts on.
@@ -492,6 +507,16 @@ impl PluginSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plugin_built_against_another_contract_is_told_to_rebuild() {
+        let old = "component imports instance `roomd:plugin/host@0.1.0`, but a matching implementation was not found in the linker";
+        assert!(instantiation_failed(old).contains("rebuild it with this roomd's plugin-sdk"));
+        let other = "component imports instance `wasi:sockets/tcp@0.2.0`, but a matching implementation was not found";
+        assert_eq!(instantiation_failed(other), format!("cannot instantiate: {other}"));
+        let wit = include_str!("../../../plugin-sdk/wit/roomd.wit");
+        assert!(wit.contains(&format!("package roomd:plugin@{CONTRACT_VERSION};")), "the version named is the WIT's");
+    }
 
     /// A deadline never falls before the timeout: the tick under way may end at once.
     #[test]

@@ -201,6 +201,14 @@ impl Ws {
         self.stream.send(Message::text(text)).await.unwrap();
     }
 
+    /// Sends several text frames in one write, as a client that emits in a burst does.
+    pub async fn send_at_once(&mut self, texts: &[&str]) {
+        for text in texts {
+            self.stream.feed(Message::text(*text)).await.unwrap();
+        }
+        self.stream.flush().await.unwrap();
+    }
+
     pub async fn send_binary(&mut self, bytes: &[u8]) {
         self.stream.send(Message::binary(bytes.to_vec())).await.unwrap();
     }

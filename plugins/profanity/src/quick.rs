@@ -63,19 +63,35 @@ impl Table {
     }
 }
 
+/// A byte beyond ASCII: it might be a letter, so the full reading must see the text.
+const BEYOND: u8 = 31;
+
+/// What a new run `c` after runs `a b` tells, indexed `a << 10 | b << 5 | c` (a class
+/// that is not a letter stands for "no run yet"): [`OPENS_HEAD`] and [`OPENS_INNER`], a
+/// pattern of that trie may open at `a` (with `a b c`, or `a b` if it is two runs long);
+/// [`SUSPECT`], `c` may be part of a pattern whatever came before (a one-run pattern, or
+/// `u` next to `v`).
+type Steps = [u8; 1 << 15];
+const OPENS_HEAD: u8 = 1;
+const OPENS_INNER: u8 = 2;
+const SUSPECT: u8 = 4;
+
+/// Which of a step's bits count once a token has `runs` runs (at most 4 apart): the
+/// first three runs may open a head pattern, later ones only an inner one.
+const COUNTING: [u8; 5] = [0, SUSPECT, SUSPECT, SUSPECT | OPENS_HEAD, SUSPECT | OPENS_INNER];
+
 /// The fast path for one list.
 pub(crate) struct Quick {
-    classes: [u8; 128],
+    classes: [u8; 256],
     head: Table,
     inner: Table,
-    /// The classes that are a pattern by themselves (`zz`).
-    alone: u32,
+    steps: Box<Steps>,
 }
 
 impl Quick {
     pub(crate) fn new(head: &Openings, inner: &Openings) -> Quick {
-        let mut classes = [BREAK; 128];
-        for (b, class) in (0u8..).zip(classes.iter_mut()) {
+        let mut classes = [BEYOND; 256];
+        for (b, class) in (0u8..128).zip(classes.iter_mut()) {
             *class = match glyph(b as char) {
                 Glyph::Letter(_) if b.eq_ignore_ascii_case(&b'v') => V,
                 Glyph::Letter(letters) => letters.trailing_zeros() as u8,
@@ -86,110 +102,120 @@ impl Quick {
             };
         }
         // Every pattern is in `head`, those that are one run included.
-        let alone = (0..CLASSES as u8).filter(|&c| readings(c) & head.alone != 0).fold(0, |set, c| set | 1 << c);
-        Quick { classes, head: Table::new(head), inner: Table::new(inner), alone }
+        let alone = |c: u8| readings(c) & head.alone != 0;
+        let (head, inner) = (Table::new(head), Table::new(inner));
+        // `u` next to `v` (which reads u too: the only two classes that share a reading)
+        // may be one run of a pattern (`fuvck`).
+        const U: u8 = b'u' - b'a';
+        let mut steps = Box::new([0; 1 << 15]);
+        for a in 0..32u8 {
+            for b in 0..32u8 {
+                for c in 0..CLASSES as u8 {
+                    let letters = usize::from(a) < CLASSES && usize::from(b) < CLASSES;
+                    let mut step = 0;
+                    if alone(c) || matches!((b, c), (U, V) | (V, U)) {
+                        step |= SUSPECT;
+                    }
+                    if letters && head.opens(a, b, c) {
+                        step |= OPENS_HEAD;
+                    }
+                    if letters && inner.opens(a, b, c) {
+                        step |= OPENS_INNER;
+                    }
+                    steps[usize::from(a) << 10 | usize::from(b) << 5 | usize::from(c)] = step;
+                }
+            }
+        }
+        Quick { classes, head, inner, steps }
     }
 
     /// Whether `text` holds a listed pattern, if the fast path can tell: `word` gives the
     /// full reading of one plain word in which a pattern may begin. `None` means the
     /// whole text must be read in full.
+    ///
+    /// One loop, letters first, the token's state in locals: a letter that repeats the
+    /// last costs a compare, a new run one lookup in [`Steps`].
     pub(crate) fn offends(&self, text: &str, word: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
-        let mut token = Token::new();
+        let bytes = text.as_bytes();
+        // The token being read: where it began (`usize::MAX` before it has), the classes
+        // of its last two runs (older first), how many runs, whether a pattern may begin
+        // in it as far as read, whether it holds a digit or symbol.
+        let mut start = usize::MAX;
+        let (mut a, mut b) = (BREAK, BREAK);
+        let mut runs = 0usize;
+        let mut suspect = false;
+        let mut disguised = false;
         // One-character tokens in a row, each parted from the last by one separator, and
         // where the last of them ended.
         let (mut spelled, mut single_end) = (0, usize::MAX);
-        let bytes = text.as_bytes();
-        // The end of the text is read as one more break: it ends the last token.
-        for (at, b) in bytes.iter().map(Some).chain([None]).enumerate() {
-            let class = match b.map_or(Some(BREAK), |&b| self.classes.get(usize::from(b)).copied())? {
-                // As in the full reading, a symbol is punctuation unless a letter or digit
-                // follows (`hello!`) and it is inside a word or may open one (`(yes)`);
-                // a byte beyond ASCII might be a letter.
-                symbol @ (SYMBOL | LEADING) => {
-                    let before_letter = bytes.get(at + 1).is_some_and(|&next| self.classes.get(usize::from(next)).is_none_or(|&c| c <= DIGIT));
-                    if before_letter && (token.start != usize::MAX || symbol == LEADING) { symbol } else { BREAK }
+        let mut at = 0;
+        loop {
+            // The end of the text is read as one more break: it ends the last token.
+            let class = bytes.get(at).map_or(BREAK, |&byte| self.classes[usize::from(byte)]);
+            if usize::from(class) < CLASSES {
+                if disguised {
+                    return None;
+                }
+                if runs == 0 {
+                    start = at;
+                } else if class == b {
+                    at += 1;
+                    continue;
+                }
+                runs += 1;
+                let step = self.steps[(usize::from(a) << 10 | usize::from(b) << 5 | usize::from(class)) & 0x7fff];
+                suspect |= step & COUNTING[runs.min(4)] != 0;
+                (a, b) = (b, class);
+                at += 1;
+                continue;
+            }
+            if class == BEYOND {
+                return None;
+            }
+            // As in the full reading, a symbol is punctuation unless a letter or digit
+            // follows (`hello!`) and it is inside a word or may open one (`(yes)`); a
+            // byte beyond ASCII might be a letter.
+            let class = match class {
+                SYMBOL | LEADING => {
+                    let before_letter = bytes.get(at + 1).is_some_and(|&next| matches!(self.classes[usize::from(next)], 0..=DIGIT | BEYOND));
+                    if before_letter && (start != usize::MAX || class == LEADING) { class } else { BREAK }
                 }
                 class => class,
             };
-            match class {
-                BREAK => {
-                    if token.start == usize::MAX {
-                        continue;
-                    }
-                    if at - token.start == 1 {
-                        spelled = if single_end.wrapping_add(1) == token.start { spelled + 1 } else { 1 };
-                        if spelled == 3 {
-                            return None;
-                        }
-                        single_end = at;
-                    }
-                    if self.suspect(&token) && word(&text[token.start..at]) {
-                        return Some(true);
-                    }
-                    token = Token::new();
+            if class != BREAK {
+                // A digit or symbol: in a word of letters it is a disguise the full
+                // reading must see; before any letter it starts a token that may be one.
+                if runs > 0 {
+                    return None;
                 }
-                DIGIT | SYMBOL | LEADING if token.count > 0 => return None,
-                DIGIT | SYMBOL | LEADING => {
-                    token.disguised = true;
-                    if token.start == usize::MAX {
-                        token.start = at;
-                    }
+                disguised = true;
+                if start == usize::MAX {
+                    start = at;
                 }
-                _ if token.disguised => return None,
-                _ => self.letter(&mut token, at, class),
+                at += 1;
+                continue;
             }
+            if start != usize::MAX {
+                if at - start == 1 {
+                    spelled = if single_end.wrapping_add(1) == start { spelled + 1 } else { 1 };
+                    if spelled == 3 {
+                        return None;
+                    }
+                    single_end = at;
+                }
+                // The last opening left undecided is at the token's last two runs.
+                let table = if runs == 2 { &self.head } else { &self.inner };
+                let suspect = suspect || (runs >= 2 && table.pairs[usize::from(a)] >> b & 1 != 0);
+                if suspect && word(&text[start..at]) {
+                    return Some(true);
+                }
+            }
+            if at >= bytes.len() {
+                return Some(false);
+            }
+            (start, a, b, runs, suspect, disguised) = (usize::MAX, BREAK, BREAK, 0, false, false);
+            at += 1;
         }
-        Some(false)
-    }
-
-    /// Takes in a letter: a new run unless it repeats the last, and with three runs
-    /// known, whether a pattern opens at the first of them.
-    #[inline]
-    fn letter(&self, token: &mut Token, at: usize, class: u8) {
-        if token.count == 0 {
-            token.start = at;
-        } else if token.runs[1] == class {
-            return;
-        }
-        // `u` next to `v` (which reads u too: the only two classes that share a reading)
-        // may be one run of a pattern (`fuvck`).
-        const U: u8 = b'u' - b'a';
-        token.suspect |= self.alone >> class & 1 != 0 || matches!((token.runs[1], class), (U, V) | (V, U));
-        let [a, b] = token.runs;
-        token.runs = [b, class];
-        token.count += 1;
-        if token.count >= 3 {
-            let table = if token.count == 3 { &self.head } else { &self.inner };
-            token.suspect |= table.opens(a, b, class);
-        }
-    }
-
-    /// Whether a pattern may begin in the token, now that it has ended: the last
-    /// opening left undecided is at its last two runs.
-    fn suspect(&self, token: &Token) -> bool {
-        let [a, b] = token.runs;
-        let table = if token.count == 2 { &self.head } else { &self.inner };
-        token.suspect || (token.count >= 2 && table.pairs[usize::from(a)] >> b & 1 != 0)
-    }
-}
-
-/// The token being read.
-struct Token {
-    /// Where it began; `usize::MAX` before it has.
-    start: usize,
-    /// The classes of its last two runs, older first.
-    runs: [u8; 2],
-    /// Runs so far.
-    count: u32,
-    /// Whether a pattern may begin in it, as far as read.
-    suspect: bool,
-    /// Whether it holds a digit or symbol.
-    disguised: bool,
-}
-
-impl Token {
-    fn new() -> Token {
-        Token { start: usize::MAX, runs: [BREAK; 2], count: 0, suspect: false, disguised: false }
     }
 }
 

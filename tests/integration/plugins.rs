@@ -66,6 +66,47 @@ async fn events_that_arrive_together_enter_each_plugin_once() {
     y.expect_silence(QUIET).await;
 }
 
+/// In one burst, events for two namespaces and a client ack in between keep the order the
+/// client sent them in: each namespace's run of events goes through its own chain.
+#[tokio::test]
+async fn a_burst_across_namespaces_keeps_its_order() {
+    let tagger = wasm("tagger");
+    let config = format!(
+        "[plugins.a]\npath = {tagger:?}\n[plugins.a.config]\ntag = \"A\"\n\
+         [plugins.b]\npath = {tagger:?}\n[plugins.b.config]\ntag = \"B\"\n\
+         [[namespace]]\nname = \"/\"\nplugins = [\"a\"]\n[[namespace]]\nname = \"/b\"\nplugins = [\"b\"]\n"
+    );
+    let server = TestServer::start(&config).await;
+    let (a, b) = {
+        let app = server.app.as_ref().unwrap();
+        (app.slot("a", "/").unwrap(), app.slot("b", "/b").unwrap())
+    };
+    let x = Polling::open(server.addr).await;
+    assert_eq!(x.send("40\u{1e}40/b,").await.status, 200);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
+    }
+    let calls = (a.calls(), b.calls());
+    let burst = [
+        r#"421["whoami"]"#,
+        r#"422["rooms"]"#,
+        r#"42/b,3["whoami"]"#,
+        r#"42/b,4["reject-me"]"#,
+        r#"425["whoami"]"#,
+    ];
+    assert_eq!(x.send(&burst.join("\u{1e}")).await.status, 200);
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
+    }
+    let ids: Vec<&str> = seen.iter().map(|packet| packet.trim_start_matches("43").trim_start_matches("/b,")).map(|rest| &rest[..1]).collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"], "{seen:?}");
+    assert!(seen[3].contains("rejected by B"), "{seen:?}");
+    // "/" took two calls (events 1-2, then 5), "/b" one (3-4).
+    assert_eq!((a.calls() - calls.0, b.calls() - calls.1), (2, 1));
+}
+
 /// Frames a WebSocket client wrote at once are read together: they enter each plugin in
 /// one call, in order.
 #[tokio::test]

@@ -96,6 +96,11 @@ pub trait Plugin: Sized + 'static {
     fn on_connected(&mut self, _socket: &Socket) {}
 
     /// A client emitted an event (room requests included). Default: pass it on.
+    ///
+    /// Events of one socket that arrived together reach the plugin in one call from roomd
+    /// and come here one by one, in order; what the plugin asks of [`host`] meanwhile
+    /// (`join`, `leave`, `disconnect`, `skip_events`) takes effect after the last of them.
+    /// After a [`EventVerdict::Disconnect`] the rest are not shown.
     fn on_event(&mut self, _socket: &Socket, _event: &Event) -> EventVerdict {
         EventVerdict::Allow
     }

@@ -9,6 +9,9 @@
 
 mod policy;
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use roomd_plugin_sdk::{
     ConnectVerdict, Event, EventVerdict, Handshake, Hooks, Interests, Plugin, Socket, export_plugin, host,
@@ -73,11 +76,19 @@ fn default_rooms() -> Vec<String> {
     vec!["*".into()]
 }
 
+/// Most sockets whose room policy is kept; past it the cache starts over. Sockets are
+/// forgotten as they leave, so this only bounds what a missed departure could leave.
+const MAX_POLICIES: usize = 100_000;
+
 /// The auth plugin.
 pub struct Auth {
     key: DecodingKey,
     validation: Validation,
     config: Config,
+    /// The room patterns of each socket checked so far, `{user}` filled in; `None` for a
+    /// socket with nothing to check. A socket's data never changes, so it is read and
+    /// parsed at its first room request, not at every one.
+    policies: HashMap<String, Option<Rc<[String]>>>,
 }
 
 /// Why a token was refused: the `code` a client sees, and whether logging in again helps.
@@ -117,24 +128,40 @@ impl Auth {
         })
     }
 
-    /// Checks the rooms a `join` or `publish` names against the socket's patterns.
-    fn check_rooms(&self, socket: &Socket, event: &Event) -> Option<EventVerdict> {
-        if event.name != "join" && event.name != "publish" {
-            return None;
-        }
-        // This runs on every publish: only the socket's patterns and the room names are
-        // read, never the rest of the message. A socket this plugin did not admit (no
-        // patterns attached) is not its to police.
+    /// The room patterns a socket is held to, `{user}` filled in; `None` when there is
+    /// nothing to check. A socket this plugin did not admit (no patterns attached) is not
+    /// its to police; one allowed every room is not asked about again.
+    fn policy(socket: &Socket) -> Option<Rc<[String]>> {
         let data: Attached = serde_json::from_str(socket.data()).ok()?;
         let room_patterns = data.room_patterns?;
         if room_patterns.iter().any(|p| p == "*") {
-            // Every room is allowed, and the patterns never change while the socket stays:
-            // nothing of its later events needs checking.
+            // The patterns never change while the socket stays: nothing of its later
+            // events needs checking.
             let _ = host::skip_events(socket.id());
             return None;
         }
         let user = data.user.id.unwrap_or_default();
-        let patterns: Vec<String> = room_patterns.iter().map(|p| p.replace("{user}", &user)).collect();
+        Some(room_patterns.iter().map(|p| p.replace("{user}", &user)).collect())
+    }
+
+    /// Checks the rooms a `join` or `publish` names against the socket's patterns.
+    fn check_rooms(&mut self, socket: &Socket, event: &Event) -> Option<EventVerdict> {
+        if event.name != "join" && event.name != "publish" {
+            return None;
+        }
+        // This runs on every publish: only the room names are read, never the rest of the
+        // message, and the socket's patterns come from the cache after its first request.
+        let patterns = match self.policies.get(socket.id()) {
+            Some(policy) => policy.clone()?,
+            None => {
+                let policy = Self::policy(socket);
+                if self.policies.len() >= MAX_POLICIES {
+                    self.policies.clear();
+                }
+                self.policies.insert(socket.id().to_owned(), policy.clone());
+                policy?
+            }
+        };
         let rooms = match event.name.as_str() {
             "join" => policy::room_names(&event.payload.first::<Value>()?),
             _ => policy::room_names(&event.payload.first::<Envelope>()?.to),
@@ -196,7 +223,7 @@ impl Plugin for Auth {
         if let Some(issuer) = &config.issuer {
             validation.set_issuer(&[issuer]);
         }
-        Ok(Auth { key, validation, config })
+        Ok(Auth { key, validation, config, policies: HashMap::new() })
     }
 
     fn on_connect(&mut self, handshake: &Handshake) -> ConnectVerdict {
@@ -214,12 +241,17 @@ impl Plugin for Auth {
     }
 
     fn interests(&self) -> Interests {
-        // Connections to check, and the two room requests the policy covers.
-        Interests::everything().hooks(Hooks::CONNECT).only_events(["join", "publish"])
+        // Connections to check, the two room requests the policy covers, and departures
+        // to forget a socket's cached policy.
+        Interests::everything().hooks(Hooks::CONNECT | Hooks::DISCONNECT).only_events(["join", "publish"])
     }
 
     fn on_event(&mut self, socket: &Socket, event: &Event) -> EventVerdict {
         self.check_rooms(socket, event).unwrap_or(EventVerdict::Allow)
+    }
+
+    fn on_disconnect(&mut self, socket: &Socket, _reason: &str) {
+        self.policies.remove(socket.id());
     }
 }
 

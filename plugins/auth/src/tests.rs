@@ -131,8 +131,8 @@ fn claims_are_attached_and_rooms_enforced() {
 fn asks_only_for_connects_and_room_requests() {
     let auth = plugin(json!({}));
     let interests = auth.interests();
-    assert!(interests.wants(roomd_plugin_sdk::Hooks::CONNECT));
-    assert!(!interests.wants(roomd_plugin_sdk::Hooks::CONNECTED) && !interests.wants(roomd_plugin_sdk::Hooks::DISCONNECT));
+    assert!(interests.wants(roomd_plugin_sdk::Hooks::CONNECT | roomd_plugin_sdk::Hooks::DISCONNECT));
+    assert!(!interests.wants(roomd_plugin_sdk::Hooks::CONNECTED) && !interests.wants(roomd_plugin_sdk::Hooks::ROOM_JOINED));
     assert!(interests.wants_event("join") && interests.wants_event("publish"));
     assert!(!interests.wants_event("chat") && !interests.wants_event("leave"));
 }
@@ -162,4 +162,34 @@ fn a_socket_allowed_every_room_is_not_asked_about_again() {
     let verdict = strict.on_event(&socket, &Event::new("publish", &[json!({ "to": "room-1", "event": "m" })]));
     assert!(matches!(verdict, EventVerdict::Allow));
     assert_eq!(testing::take_actions(), vec![], "a policy with limits checks every request");
+}
+
+/// A socket's data is read at its first room request and its patterns kept until it
+/// leaves: later requests are checked against them without reading the data again.
+#[test]
+fn a_sockets_policy_is_read_once_and_forgotten_when_it_leaves() {
+    let mut auth = plugin(json!({ "default_rooms": ["room-*"] }));
+    let ConnectVerdict::Allow(Some(data)) = auth.on_connect(&handshake(json!({ "token": hs256(&good_claims()) }))) else { panic!() };
+    let join = |room: &str| Event::new("join", &[json!(room)]);
+    let first = Socket::new("s1", "/chat", data);
+    assert!(matches!(auth.on_event(&first, &join("room-1")), EventVerdict::Allow));
+    // The same id with other data (which roomd never does) shows where the answer comes from.
+    let rereads = Socket::new("s1", "/chat", r#"{"room_patterns":["ops"]}"#);
+    assert!(matches!(auth.on_event(&rereads, &join("room-2")), EventVerdict::Allow), "the kept patterns");
+    assert!(matches!(auth.on_event(&rereads, &join("ops")), EventVerdict::Reject(_)));
+    auth.on_disconnect(&first, "client namespace disconnect");
+    assert!(matches!(auth.on_event(&rereads, &join("ops")), EventVerdict::Allow), "read afresh after leaving");
+    assert!(matches!(auth.on_event(&rereads, &join("room-1")), EventVerdict::Reject(_)));
+}
+
+/// Whatever happens to departures, the cache has a bound: at it, it starts over.
+#[test]
+fn the_policy_cache_starts_over_at_its_bound() {
+    let mut auth = plugin(json!({ "default_rooms": ["room-*"] }));
+    let ConnectVerdict::Allow(Some(data)) = auth.on_connect(&handshake(json!({ "token": hs256(&good_claims()) }))) else { panic!() };
+    let join = Event::new("join", &[json!("room-1")]);
+    for n in 0..=crate::MAX_POLICIES {
+        auth.on_event(&Socket::new(format!("s{n}"), "/chat", data.as_str()), &join);
+    }
+    assert_eq!(auth.policies.len(), 1, "full at the last one: emptied, then it alone kept");
 }

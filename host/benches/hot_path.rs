@@ -99,6 +99,15 @@ fn plugin_call(c: &mut Criterion) {
     c.bench_function("plugin on_event: profanity, a clean publish", |b| {
         b.iter(|| profanity.on_event(&namespace, &socket, &publish).unwrap())
     });
+    // Under load a chat client's events arrive about eleven at a time (counted in the
+    // chat benchmark) and go to a plugin in one call.
+    let burst = vec![publish.clone(); 11];
+    c.bench_function("plugin on_events: profanity, 11 clean publishes in one call", |b| {
+        b.iter(|| profanity.on_events(&namespace, &socket, &burst).unwrap())
+    });
+    c.bench_function("plugin on_events (warm instance, no-op), 11 events in one call", |b| {
+        b.iter(|| chaos.on_events(&namespace, &socket, &burst).unwrap())
+    });
 }
 
 criterion_group!(benches, codecs, broadcast, plugin_call);

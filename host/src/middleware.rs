@@ -153,7 +153,8 @@ impl Chain {
             if slot.skips_events_of(socket.id()) {
                 continue;
             }
-            let wanted: SmallVec<[usize; 4]> = (0..flight.len()).filter(|&i| slot.wants_event(&flight[i].event.name)).collect();
+            let mut wanted: SmallVec<[usize; 4]> = SmallVec::new();
+            slot.wanted_events(flight.iter().map(|f| f.event.name.as_str()), |i| wanted.push(i));
             if wanted.is_empty() {
                 continue;
             }

@@ -12,7 +12,7 @@
 //!
 //! A plugin declares at `init` which hooks and events it wants ([`Interests`]), and may
 //! later ask not to see one socket's events (`skip-events`); the slot keeps both where
-//! the chain can read them ([`PluginSlot::wants`], [`PluginSlot::wants_event`],
+//! the chain can read them ([`PluginSlot::wants`], [`PluginSlot::wanted_events`],
 //! [`PluginSlot::skips_events_of`]) without waiting for a call in progress, and the chain
 //! makes no other call.
 
@@ -297,12 +297,19 @@ impl PluginSlot {
         self.interests.read().unwrap_or_else(|e| e.into_inner()).hooks.contains(hook)
     }
 
-    /// Whether the plugin wants `on-event` for the event `name`.
-    pub fn wants_event(&self, name: &str) -> bool {
-        match &self.interests.read().unwrap_or_else(|e| e.into_inner()).events {
-            EventFilter::All => true,
-            EventFilter::Only(names) => names.iter().any(|n| n == name),
-            EventFilter::AllExcept(names) => !names.iter().any(|n| n == name),
+    /// Calls `want` with the position of every event among `names` the plugin wants
+    /// `on-event` for, reading its interests once for all of them.
+    pub fn wanted_events<'a>(&self, names: impl IntoIterator<Item = &'a str>, mut want: impl FnMut(usize)) {
+        let interests = self.interests.read().unwrap_or_else(|e| e.into_inner());
+        for (i, name) in names.into_iter().enumerate() {
+            let wanted = match &interests.events {
+                EventFilter::All => true,
+                EventFilter::Only(names) => names.iter().any(|n| n == name),
+                EventFilter::AllExcept(names) => !names.iter().any(|n| n == name),
+            };
+            if wanted {
+                want(i);
+            }
         }
     }
 

@@ -281,6 +281,37 @@ fn chaos(name: &str) -> String {
     )
 }
 
+/// A plugin whose `on-events` answers another number of verdicts than it was given
+/// events has failed for every event of the call, and the failure is counted once.
+#[tokio::test]
+async fn a_wrong_verdict_count_fails_every_event_of_the_call() {
+    let miscount = wasm("miscount");
+    let config = format!(
+        "[plugins.miscount-closed]\npath = {miscount:?}\n\
+         [plugins.miscount-open]\npath = {miscount:?}\non_error = \"fail-open\"\n\
+         [[namespace]]\nname = \"/closed\"\nplugins = [\"miscount-closed\"]\n\
+         [[namespace]]\nname = \"/open\"\nplugins = [\"miscount-open\"]\n"
+    );
+    let server = TestServer::start(&config).await;
+    let x = Polling::open(server.addr).await;
+    assert_eq!(x.send("40/closed,\u{1e}40/open,").await.status, 200);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
+    }
+    let before = metric_labelled(server.addr, "roomd_plugin_failures_total", "miscount-closed").await;
+    let burst = [r#"42/closed,1["a"]"#, r#"42/closed,2["b"]"#, r#"42/open,3["c"]"#, r#"42/open,4["d"]"#];
+    assert_eq!(x.send(&burst.join("\u{1e}")).await.status, 200);
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
+    }
+    let refused = |id: u32| format!(r#"43/closed,{id}[{{"ok":false,"error":"plugin miscount-closed failed"}}]"#);
+    assert_eq!(seen, [refused(1), refused(2), r#"43/open,3[{"ok":true}]"#.into(), r#"43/open,4[{"ok":true}]"#.into()]);
+    let after = metric_labelled(server.addr, "roomd_plugin_failures_total", "miscount-closed").await;
+    assert_eq!(after - before, 1, "one call failed");
+}
+
 #[tokio::test]
 async fn each_failure_mode_under_each_policy() {
     let server = TestServer::start(&chaos("chaos")).await;

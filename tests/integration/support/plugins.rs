@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every test plugin crate.
-const CRATES: [&str; 5] = ["reference", "chaos", "tagger", "counter", "counter-v2"];
+const CRATES: [&str; 6] = ["reference", "chaos", "tagger", "counter", "counter-v2", "miscount"];
 
 /// The workspace's target directory (the parent of the integration tests' temp dir).
 fn target_dir() -> PathBuf {

@@ -112,6 +112,10 @@ fn ack(socket: &Socket, event: &Event, reply: Value) {
     }
 }
 
+/// Most events of a burst one call into a plugin carries. A call runs under one deadline
+/// (`timeout_ms`); a chat client's bursts are about eleven events under load.
+pub const MAX_EVENTS_PER_CALL: usize = 16;
+
 /// An event on its way through the plugins, with the form plugins see it in once one
 /// has wanted it.
 struct InFlight {
@@ -159,7 +163,19 @@ impl Chain {
                 continue;
             }
             let me = me.get_or_insert_with(|| SocketInfo::of(socket));
-            let verdicts = self.ask(slot, namespace, me, flight, &wanted);
+            // A call's deadline covers all its events: a long burst is asked about in
+            // parts, so no event gets less than its share of the plugin's time.
+            let mut verdicts: SmallVec<[Result<EventVerdict, PluginError>; 4]> = SmallVec::new();
+            for part in wanted.chunks(MAX_EVENTS_PER_CALL) {
+                let answers = self.ask(slot, namespace, me, flight, part);
+                let disconnect = answers.iter().any(|answer| matches!(answer, Ok(EventVerdict::Disconnect)));
+                verdicts.extend(answers);
+                if disconnect || !socket.connected() {
+                    break;
+                }
+            }
+            // Gone during a call (the plugin had roomd disconnect it): nothing of the
+            // burst goes further.
             if !socket.connected() {
                 flight.clear();
                 return false;
@@ -277,6 +293,11 @@ impl Chain {
     fn pass(&self, links: &Links, socket: &Socket, mut flight: Flight) {
         let disconnect = self.run_events(links, socket, &mut flight);
         for in_flight in flight {
+            // An event the relay handled may have ended the socket (a plugin told of a
+            // join disconnects it): what follows is not its any more.
+            if !socket.connected() {
+                return;
+            }
             links.relay.on_event(socket, in_flight.event);
         }
         if disconnect {

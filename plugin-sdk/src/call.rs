@@ -118,7 +118,8 @@ pub enum EventVerdict {
     /// The plugin has handled the event itself: it goes nowhere else, and the client's
     /// ack (if any) carries these arguments. The chain stops.
     Handled(Payload),
-    /// Disconnect the socket. The chain stops.
+    /// Disconnect the socket. The chain stops, for this event and the socket's events
+    /// after it; those it sent before go on.
     Disconnect,
 }
 

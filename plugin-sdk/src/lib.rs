@@ -98,9 +98,11 @@ pub trait Plugin: Sized + 'static {
     /// A client emitted an event (room requests included). Default: pass it on.
     ///
     /// Events of one socket that arrived together reach the plugin in one call from roomd
-    /// and come here one by one, in order; what the plugin asks of [`host`] meanwhile
-    /// (`join`, `leave`, `disconnect`, `skip_events`) takes effect after the last of them.
-    /// After a [`EventVerdict::Disconnect`] the rest are not shown.
+    /// (up to 16; a `join` or `leave` ends a call's events) and come here one by one, in
+    /// order; what the plugin asks of [`host`] meanwhile (`join`, `leave`, `disconnect`,
+    /// `skip_events`) takes effect after the last of them, and a [`host::disconnect`] of
+    /// this socket then drops the call's events that have not gone on. After an
+    /// [`EventVerdict::Disconnect`] the rest are not shown.
     fn on_event(&mut self, _socket: &Socket, _event: &Event) -> EventVerdict {
         EventVerdict::Allow
     }

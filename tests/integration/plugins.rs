@@ -66,6 +66,61 @@ async fn events_that_arrive_together_enter_each_plugin_once() {
     y.expect_silence(QUIET).await;
 }
 
+/// A long burst is asked about in parts of at most `MAX_EVENTS_PER_CALL` events, each call
+/// under its own deadline; the order holds across the parts.
+#[tokio::test]
+async fn a_long_burst_enters_a_plugin_in_parts() {
+    use roomd::middleware::MAX_EVENTS_PER_CALL;
+    let server = TestServer::start(&taggers()).await;
+    let a = server.app.as_ref().unwrap().slot("a", "/").unwrap();
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    let x = Polling::open(server.addr).await;
+    assert_eq!(x.send("40").await.status, 200);
+    assert!(x.poll().await.body.starts_with(r#"40{"sid":"#));
+    let calls = a.calls();
+    let count = 2 * MAX_EVENTS_PER_CALL + 1;
+    let burst: Vec<String> = (0..count).map(|n| format!(r#"42["say","{n}"]"#)).collect();
+    assert_eq!(x.send(&burst.join("\u{1e}")).await.status, 200);
+    for n in 0..count {
+        assert_eq!(y.text().await, format!(r#"42["say","{n}AB"]"#));
+    }
+    assert_eq!(a.calls() - calls, 3, "{count} events: two full parts and one of a single event");
+}
+
+/// Room requests end a burst's part: the events after a `join` are decided with the
+/// socket already in the room (here tagger's `rooms`, answered from roomd's rooms).
+#[tokio::test]
+async fn events_after_a_join_see_the_room() {
+    let server = TestServer::start(&taggers()).await;
+    let x = Polling::open(server.addr).await;
+    assert_eq!(x.send("40").await.status, 200);
+    let connected = x.poll().await.body;
+    let sid: serde_json::Value = serde_json::from_str(&connected[2..]).unwrap();
+    let sid = sid["sid"].as_str().unwrap().to_owned();
+    assert_eq!(x.send(&[r#"421["join","lobby"]"#, r#"422["rooms"]"#].join("\u{1e}")).await.status, 200);
+    let mut seen: Vec<String> = Vec::new();
+    while !seen.iter().any(|packet| packet.starts_with("432")) {
+        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
+    }
+    let mut rooms = vec!["lobby".to_owned(), sid];
+    rooms.sort();
+    let answer = seen.iter().find(|packet| packet.starts_with("432")).unwrap();
+    assert_eq!(*answer, format!("432[{}]", serde_json::to_string(&rooms).unwrap()), "{seen:?}");
+}
+
+/// A packet that breaks the protocol ends the burst it came in: what came before it is
+/// handled, what came after is not.
+#[tokio::test]
+async fn a_protocol_error_ends_its_burst() {
+    let server = TestServer::start(&taggers()).await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    let (mut x, _) = Ws::socket(server.addr, "/").await;
+    x.send_at_once(&[r#"42["say","before"]"#, r#"42/nowhere,["say","x"]"#, r#"42["say","after"]"#]).await;
+    assert_eq!(y.text().await, r#"42["say","beforeAB"]"#);
+    y.expect_silence(QUIET).await;
+    x.expect_closed().await;
+}
+
 /// In one burst, events for two namespaces and a client ack in between keep the order the
 /// client sent them in: each namespace's run of events goes through its own chain.
 #[tokio::test]

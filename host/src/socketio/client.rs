@@ -86,8 +86,14 @@ impl Batch {
         if self.socket.as_ref().is_some_and(|held| held.id() != socket.id()) {
             self.flush();
         }
+        // A room request changes what plugins see of the socket (`rooms_of`, presence):
+        // the events after it must not be decided before it is carried out.
+        let room_request = event.name == "join" || event.name == "leave";
         self.socket = Some(socket);
         self.events.push(event);
+        if room_request {
+            self.flush();
+        }
     }
 
     /// Hands the held events on; call before acting on anything else, to keep the order
@@ -299,6 +305,11 @@ impl Handler for Core {
     fn on_messages(&self, session: &ClientSession, messages: Vec<Message<'_>>) {
         let mut batch = Batch::default();
         for message in messages {
+            // A protocol error closed the session: nothing after it counts (what came
+            // before was handed on when the error was found).
+            if session.is_closed() {
+                break;
+            }
             self.on_one(session, message, &mut batch);
         }
         batch.flush();

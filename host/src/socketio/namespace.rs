@@ -72,6 +72,10 @@ pub trait NamespaceHandler: Send + Sync + 'static {
     /// [`on_event`](Self::on_event).
     fn on_events(&self, socket: &Socket, events: Vec<Event>) {
         for event in events {
+            // One event may end the socket; the rest are not its any more.
+            if !socket.connected() {
+                return;
+            }
             self.on_event(socket, event);
         }
     }

@@ -76,9 +76,10 @@ fn default_rooms() -> Vec<String> {
     vec!["*".into()]
 }
 
-/// Most sockets whose room policy is kept; past it the cache starts over. Sockets are
-/// forgotten as they leave, so this only bounds what a missed departure could leave.
-const MAX_POLICIES: usize = 100_000;
+/// Most sockets whose room policy is kept (a few hundred bytes each, within the
+/// instance's memory limit); past it the cache starts over. Sockets are forgotten as they
+/// leave, so this only bounds the busiest namespaces.
+const MAX_POLICIES: usize = 10_000;
 
 /// The auth plugin.
 pub struct Auth {

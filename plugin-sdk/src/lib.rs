@@ -98,7 +98,7 @@ pub trait Plugin: Sized + 'static {
     /// A client emitted an event (room requests included). Default: pass it on.
     ///
     /// Events of one socket that arrived together reach the plugin in one call from roomd
-    /// (up to 16; a `join` or `leave` ends a call's events) and come here one by one, in
+    /// (up to 64; a `join` or `leave` ends a call's events) and come here one by one, in
     /// order; what the plugin asks of [`host`] meanwhile (`join`, `leave`, `disconnect`,
     /// `skip_events`) takes effect after the last of them, and a [`host::disconnect`] of
     /// this socket then drops the call's events that have not gone on. After an

@@ -113,8 +113,13 @@ fn stored_count(room: Option<&str>) -> Option<usize> {
     String::from_utf8(host::kv::get(&count_key(room))?).ok()?.parse().ok()
 }
 
+/// Stores `room`'s count; an empty room's is deleted, so rooms that emptied leave
+/// nothing in the store (a missing count of an empty room recounts to 0).
 fn store_count(room: Option<&str>, count: usize) -> usize {
-    host::kv::set(&count_key(room), count.to_string().as_bytes());
+    match count {
+        0 => host::kv::delete(&count_key(room)),
+        _ => host::kv::set(&count_key(room), count.to_string().as_bytes()),
+    }
     count
 }
 

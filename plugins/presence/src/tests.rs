@@ -113,9 +113,23 @@ fn a_large_namespace_is_counted_not_listed() {
 fn state_from_before_counts_were_kept_is_counted_once() {
     let mut presence = with_users(1, 3);
     // What an earlier version of the plugin left in the store: connections, no count.
-    let count_key = format!("count{}n{}", '\u{1f}', '\u{1f}');
+    let count_key = super::count_key(None);
     assert!(roomd_plugin_sdk::host::kv::get(&count_key).is_some());
     roomd_plugin_sdk::host::kv::delete(&count_key);
     presence.on_connected(&socket("s3", Some(("u3", "x"))));
     assert_eq!(sent("presence:diff")[0].args[0], json!({ "room": Value::Null, "count": 4 }));
+}
+
+/// A room that empties leaves no count behind: rooms come and go, and the store is
+/// bounded.
+#[test]
+fn an_emptied_room_leaves_nothing_in_the_store() {
+    let mut presence = with_users(5, 0);
+    let ada = socket("s1", Some(("ada", "Ada")));
+    presence.on_room_joined(&ada, "dm-1");
+    assert!(roomd_plugin_sdk::host::kv::get(&super::count_key(Some("dm-1"))).is_some());
+    presence.on_room_left(&ada, "dm-1");
+    assert!(roomd_plugin_sdk::host::kv::keys("").iter().all(|key| !key.contains("dm-1")), "{:?}", roomd_plugin_sdk::host::kv::keys(""));
+    presence.on_room_joined(&ada, "dm-1");
+    assert_eq!(sent("presence:state").last().unwrap().args[0]["users"], json!([{ "id": "ada", "name": "Ada" }]), "counted afresh");
 }

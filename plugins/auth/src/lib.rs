@@ -10,7 +10,6 @@
 mod policy;
 
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use roomd_plugin_sdk::{
@@ -86,10 +85,10 @@ pub struct Auth {
     key: DecodingKey,
     validation: Validation,
     config: Config,
-    /// The room patterns of each socket checked so far, `{user}` filled in; `None` for a
-    /// socket with nothing to check. A socket's data never changes, so it is read and
-    /// parsed at its first room request, not at every one.
-    policies: HashMap<String, Option<Rc<[String]>>>,
+    /// The room patterns of each socket with limits checked so far, `{user}` filled in. A
+    /// socket's data never changes, so it is read and parsed at its first room request,
+    /// not at every one.
+    policies: HashMap<String, Box<[String]>>,
 }
 
 /// Why a token was refused: the `code` a client sees, and whether logging in again helps.
@@ -130,15 +129,22 @@ impl Auth {
     }
 
     /// The room patterns a socket is held to, `{user}` filled in; `None` when there is
-    /// nothing to check. A socket this plugin did not admit (no patterns attached) is not
-    /// its to police; one allowed every room is not asked about again.
-    fn policy(socket: &Socket) -> Option<Rc<[String]>> {
+    /// nothing to check, ever: a socket this plugin did not admit (no patterns attached)
+    /// is not its to police, and one allowed every room may go anywhere. Such a socket is
+    /// not asked about again.
+    fn policy(socket: &Socket) -> Option<Box<[String]>> {
+        let patterns = Self::limits(socket);
+        if patterns.is_none() {
+            let _ = host::skip_events(socket.id());
+        }
+        patterns
+    }
+
+    /// The patterns of [`policy`](Self::policy), read from the socket's data.
+    fn limits(socket: &Socket) -> Option<Box<[String]>> {
         let data: Attached = serde_json::from_str(socket.data()).ok()?;
         let room_patterns = data.room_patterns?;
         if room_patterns.iter().any(|p| p == "*") {
-            // The patterns never change while the socket stays: nothing of its later
-            // events needs checking.
-            let _ = host::skip_events(socket.id());
             return None;
         }
         let user = data.user.id.unwrap_or_default();
@@ -152,17 +158,14 @@ impl Auth {
         }
         // This runs on every publish: only the room names are read, never the rest of the
         // message, and the socket's patterns come from the cache after its first request.
-        let patterns = match self.policies.get(socket.id()) {
-            Some(policy) => policy.clone()?,
-            None => {
-                let policy = Self::policy(socket);
-                if self.policies.len() >= MAX_POLICIES {
-                    self.policies.clear();
-                }
-                self.policies.insert(socket.id().to_owned(), policy.clone());
-                policy?
+        if !self.policies.contains_key(socket.id()) {
+            let patterns = Self::policy(socket)?;
+            if self.policies.len() >= MAX_POLICIES {
+                self.policies.clear();
             }
-        };
+            self.policies.insert(socket.id().to_owned(), patterns);
+        }
+        let patterns = &self.policies[socket.id()];
         let rooms = match event.name.as_str() {
             "join" => policy::room_names(&event.payload.first::<Value>()?),
             _ => policy::room_names(&event.payload.first::<Envelope>()?.to),

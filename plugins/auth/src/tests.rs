@@ -139,10 +139,14 @@ fn asks_only_for_connects_and_room_requests() {
 
 #[test]
 fn sockets_it_did_not_admit_are_not_policed() {
+    use roomd_plugin_sdk::testing::{self, Action};
+    testing::reset();
     let mut auth = plugin(json!({ "default_rooms": ["room-*"] }));
     let stranger = Socket::new("s9", "/chat", "{}");
     let verdict = auth.on_event(&stranger, &Event::new("join", &[json!("admin")]));
     assert!(matches!(verdict, EventVerdict::Allow));
+    assert_eq!(testing::take_actions(), vec![Action::SkipEvents("s9".into())], "and not asked about again");
+    assert!(auth.policies.is_empty(), "nothing kept for it");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::bindings::roomd::plugin::types as wit;
-use crate::{Payload, Rejection};
+use crate::{Payload, Plugin, Rejection};
 
 /// The socket a hook is about. Its fields are fetched from roomd the first time they are
 /// read, then kept for the rest of the hook.
@@ -146,6 +146,21 @@ impl EventVerdict {
     }
 }
 
+/// `plugin`'s verdicts on the events of a batch, in order. After a `Disconnect` the
+/// socket is gone: the rest are answered `Disconnect` without being shown to the plugin.
+pub(crate) fn decide_all<P: Plugin>(plugin: &mut P, socket: &Socket<'_>, events: impl IntoIterator<Item = Event>) -> Vec<EventVerdict> {
+    let mut gone = false;
+    let decide = |event: Event| {
+        if gone {
+            return EventVerdict::Disconnect;
+        }
+        let verdict = plugin.on_event(socket, &event);
+        gone = verdict == EventVerdict::Disconnect;
+        verdict
+    };
+    events.into_iter().map(decide).collect()
+}
+
 /// `["name",...arguments]` from a name and an arguments array text.
 fn wire_text(name: &str, args: &str) -> String {
     let name = serde_json::to_string(name).expect("a string serializes");
@@ -258,5 +273,32 @@ mod tests {
         assert_eq!(Event::from_wit(wit), event);
         let binary = Event { payload: Payload { args: r#"[{"_placeholder":true,"num":0}]"#.into(), attachments: vec![vec![1, 2]] }, ..event };
         assert_eq!(Event::from_wit(binary.clone().into_wit()), binary);
+    }
+
+    /// A plugin that disconnects on `kick` and counts what it is shown.
+    struct Kicker {
+        shown: Vec<String>,
+    }
+
+    impl Plugin for Kicker {
+        fn init(_config: &Value) -> Result<Self, String> {
+            Ok(Kicker { shown: Vec::new() })
+        }
+
+        fn on_event(&mut self, _socket: &Socket, event: &Event) -> EventVerdict {
+            self.shown.push(event.name.clone());
+            if event.name == "kick" { EventVerdict::Disconnect } else { EventVerdict::Allow }
+        }
+    }
+
+    #[test]
+    fn after_a_disconnect_the_rest_of_a_batch_is_not_shown() {
+        let mut plugin = Kicker::init(&json!({})).unwrap();
+        let socket = Socket::new("s1", "/", "{}");
+        let events = ["a", "kick", "b", "c"].map(|name| Event::new(name, &[]));
+        let verdicts = decide_all(&mut plugin, &socket, events);
+        let allow_then_gone = [EventVerdict::Allow, EventVerdict::Disconnect, EventVerdict::Disconnect, EventVerdict::Disconnect];
+        assert_eq!(verdicts, allow_then_gone);
+        assert_eq!(plugin.shown, ["a", "kick"]);
     }
 }

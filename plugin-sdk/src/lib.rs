@@ -238,20 +238,11 @@ pub mod __runtime {
         about::<P, _>(socket, |plugin, socket| plugin.on_event(socket, &event)).into_wit()
     }
 
-    /// Runs `on_event` for each event of a batch, in order. After a `Disconnect` the
-    /// socket is gone: the rest are answered `Disconnect` without being looked at.
+    /// Runs `on_event` for each event of a batch, in order ([`crate::call::decide_all`]).
     pub fn on_events<P: Plugin>(socket: &LentSocket, events: Vec<WireEvent>) -> Vec<WireVerdict> {
         about::<P, _>(socket, |plugin, socket| {
-            let mut gone = false;
-            let decide = |event: WireEvent| {
-                if gone {
-                    return EventVerdict::Disconnect;
-                }
-                let verdict = plugin.on_event(socket, &Event::from_wit(event));
-                gone = verdict == EventVerdict::Disconnect;
-                verdict
-            };
-            events.into_iter().map(decide).map(EventVerdict::into_wit).collect()
+            let verdicts = crate::call::decide_all(plugin, socket, events.into_iter().map(Event::from_wit));
+            verdicts.into_iter().map(EventVerdict::into_wit).collect()
         })
     }
 }

@@ -33,10 +33,6 @@ pub(crate) fn glyph(c: char) -> Glyph {
     if c.is_ascii() { ASCII[c as usize] } else { wide(c) }
 }
 
-const fn l(c: u8) -> Letters {
-    letter(c)
-}
-
 /// The ASCII table, built once at compile time.
 static ASCII: [Glyph; 128] = {
     let mut table = [Glyph::Break; 128];
@@ -47,20 +43,20 @@ static ASCII: [Glyph; 128] = {
         c += 1;
     }
     // `v` is also a `u` (`fvck`).
-    table[b'v' as usize] = Glyph::Letter(l(b'v') | l(b'u'));
-    table[b'V' as usize] = Glyph::Letter(l(b'v') | l(b'u'));
-    let digits = [l(b'o'), l(b'i') | l(b'l'), 0, l(b'e'), l(b'a'), l(b's'), 0, l(b't'), l(b'b'), l(b'g')];
+    table[b'v' as usize] = Glyph::Letter(letter(b'v') | letter(b'u'));
+    table[b'V' as usize] = Glyph::Letter(letter(b'v') | letter(b'u'));
+    let digits = [letter(b'o'), letter(b'i') | letter(b'l'), 0, letter(b'e'), letter(b'a'), letter(b's'), 0, letter(b't'), letter(b'b'), letter(b'g')];
     let mut d = 0;
     while d < 10 {
         table[b'0' as usize + d] = Glyph::Digit(digits[d]);
         d += 1;
     }
-    table[b'$' as usize] = Glyph::Symbol { letters: l(b's'), leads: true };
-    table[b'@' as usize] = Glyph::Symbol { letters: l(b'a'), leads: true };
-    table[b'!' as usize] = Glyph::Symbol { letters: l(b'i'), leads: false };
-    table[b'|' as usize] = Glyph::Symbol { letters: l(b'i') | l(b'l'), leads: false };
-    table[b'+' as usize] = Glyph::Symbol { letters: l(b't'), leads: false };
-    table[b'(' as usize] = Glyph::Symbol { letters: l(b'c'), leads: false };
+    table[b'$' as usize] = Glyph::Symbol { letters: letter(b's'), leads: true };
+    table[b'@' as usize] = Glyph::Symbol { letters: letter(b'a'), leads: true };
+    table[b'!' as usize] = Glyph::Symbol { letters: letter(b'i'), leads: false };
+    table[b'|' as usize] = Glyph::Symbol { letters: letter(b'i') | letter(b'l'), leads: false };
+    table[b'+' as usize] = Glyph::Symbol { letters: letter(b't'), leads: false };
+    table[b'(' as usize] = Glyph::Symbol { letters: letter(b'c'), leads: false };
     table
 };
 

@@ -16,7 +16,7 @@ fn socket() -> Socket<'static> {
 
 #[test]
 fn catches_profanity_and_its_disguises() {
-    let filter = plugin(json!({}));
+    let mut filter = plugin(json!({}));
     let caught = [
         "fuck",
         "what the fuck is this",
@@ -49,6 +49,9 @@ fn catches_profanity_and_its_disguises() {
     for text in caught {
         assert!(filter.censor(text).is_some(), "should catch {text:?}");
     }
+    // A run longer than its counter holds (65,535) still reads as one run.
+    let long = format!("f{}ck", "u".repeat(70_000));
+    assert!(filter.censor(&long).is_some() && filter.offends(&long), "a saturated run");
 }
 
 #[test]

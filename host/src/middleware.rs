@@ -116,7 +116,7 @@ fn ack(socket: &Socket, event: &Event, reply: Value) {
 /// hands on (under load about half of a chat run's events come in bursts of more than
 /// 16, counted). A call runs under one deadline (`timeout_ms`), which so bounds how long a
 /// burst can hold the connection's task however many events a polling request carries.
-pub const MAX_EVENTS_PER_CALL: usize = 64;
+pub const MAX_EVENTS_PER_CALL: usize = crate::engineio::MAX_READ_BATCH;
 
 /// An event on its way through the plugins, with the form plugins see it in once one
 /// has wanted it.

@@ -121,6 +121,41 @@ async fn a_protocol_error_ends_its_burst() {
     x.expect_closed().await;
 }
 
+/// A WebSocket read hands on at most `MAX_READ_BATCH` frames; the rest of what the client
+/// wrote follows in the next, in order.
+#[tokio::test]
+async fn a_read_hands_on_a_bounded_burst() {
+    use roomd::engineio::MAX_READ_BATCH;
+    let server = TestServer::start(&taggers()).await;
+    let a = server.app.as_ref().unwrap().slot("a", "/").unwrap();
+    let (mut x, _) = Ws::socket(server.addr, "/").await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    let calls = a.calls();
+    let count = MAX_READ_BATCH + 6;
+    let frames: Vec<String> = (0..count).map(|n| format!(r#"42["say","{n}"]"#)).collect();
+    x.send_at_once(&frames.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    for n in 0..count {
+        assert_eq!(y.text().await, format!(r#"42["say","{n}AB"]"#));
+    }
+    assert_eq!(a.calls() - calls, 2, "{count} frames: one full read, then the rest");
+}
+
+/// A frame over `max_payload` ends the read it came in: the events before it in the same
+/// write are still handled, then the connection closes with 1009.
+#[tokio::test]
+async fn an_oversized_frame_ends_its_burst_after_what_came_before() {
+    let config = format!("[engine]\nmax_payload_bytes = 1000\n{}", taggers());
+    let server = TestServer::start(&config).await;
+    let (mut y, _) = Ws::socket(server.addr, "/").await;
+    let (mut x, _) = Ws::socket(server.addr, "/").await;
+    let oversized = format!(r#"42["say","{}"]"#, "x".repeat(2000));
+    x.send_at_once(&[r#"42["say","1"]"#, r#"42["say","2"]"#, &oversized]).await;
+    assert_eq!(y.text().await, r#"42["say","1AB"]"#);
+    assert_eq!(y.text().await, r#"42["say","2AB"]"#);
+    assert_eq!(x.close_code().await, Some(1009));
+    y.expect_silence(QUIET).await;
+}
+
 /// In one burst, events for two namespaces and a client ack in between keep the order the
 /// client sent them in: each namespace's run of events goes through its own chain.
 #[tokio::test]

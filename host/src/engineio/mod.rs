@@ -33,6 +33,7 @@ pub use packet::Frame;
 pub use handshake::{Handshake, Headers};
 pub use outbox::Outgoing;
 pub use session::{CloseReason, SendError, Session, Transport};
+pub use websocket::MAX_READ_BATCH;
 
 use crate::metrics::METRICS;
 use crate::sid::{Sid, SidMap};
@@ -106,9 +107,13 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Messages that arrived together (read at once from a WebSocket, or one polling
     /// request's payload), in order. A handler that does better with several at once
-    /// overrides this; by default each goes to [`on_message`](Self::on_message).
-    fn on_messages(&self, session: &Arc<Session<Self::Data>>, messages: Vec<Message<'_>>) {
+    /// overrides this; by default each goes to [`on_message`](Self::on_message), until
+    /// one closes the session (a protocol error): the rest are not the client's any more.
+    fn on_messages<'a>(&self, session: &Arc<Session<Self::Data>>, messages: impl Iterator<Item = Message<'a>>) {
         for message in messages {
+            if session.is_closed() {
+                return;
+            }
             self.on_message(session, message);
         }
     }
@@ -327,9 +332,9 @@ impl<H: Handler> Engine<H> {
             match packet {
                 Incoming::Message(text) => run.push(Message::Text(text)),
                 Incoming::Binary(bytes) => run.push(Message::Binary(bytes)),
-                other => {
+                control => {
                     self.deliver(session, &mut run);
-                    self.on_packet(session, other);
+                    self.on_control(session, control);
                 }
             }
         }
@@ -341,23 +346,23 @@ impl<H: Handler> Engine<H> {
         match run.len() {
             0 => {}
             1 => self.inner.handler.on_message(session, run.pop().expect("one message")),
-            _ => self.inner.handler.on_messages(session, std::mem::take(run).into_vec()),
+            _ => self.inner.handler.on_messages(session, run.drain(..)),
         }
     }
 
-    /// Acts on one packet from the client, whichever transport carried it.
-    fn on_packet(&self, session: &Arc<Session<H::Data>>, packet: Incoming<'_>) {
+    /// Acts on a packet from the client that is not a message, whichever transport
+    /// carried it.
+    fn on_control(&self, session: &Arc<Session<H::Data>>, packet: Incoming<'_>) {
         match packet {
-            Incoming::Message(text) => self.inner.handler.on_message(session, Message::Text(text)),
-            Incoming::Binary(bytes) => self.inner.handler.on_message(session, Message::Binary(bytes)),
             Incoming::Pong(_) => session.on_pong(),
             // Over polling, the poll the client may already have sent is answered first.
             Incoming::Close if session.transport() != Transport::WebSocket && !session.poll_pending() => {
                 session.close_at_next_poll()
             }
             Incoming::Close => session.close(CloseReason::ClientClose),
-            // v4 clients never ping; a stray ping or noop changes nothing.
-            Incoming::Ping(_) | Incoming::Noop => {}
+            // v4 clients never ping; a stray ping or noop changes nothing. Messages are
+            // handed on in runs by `on_packets`, never here.
+            Incoming::Ping(_) | Incoming::Noop | Incoming::Message(_) | Incoming::Binary(_) => {}
             // An upgrade packet only means something on a probing WebSocket.
             Incoming::Upgrade => protocol_error(session, "unexpected upgrade packet"),
         }

@@ -38,7 +38,7 @@ const WRITE_BUFFER: usize = 16 * 1024;
 const MAX_BATCH: usize = 256;
 
 /// Most frames already read that are handed on together (see [`read_ready`]).
-const MAX_READ_BATCH: usize = 64;
+pub const MAX_READ_BATCH: usize = 64;
 
 type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -207,30 +207,35 @@ async fn serve<H: Handler>(
             }
             message = ws.next() => {
                 let ready = read_ready(&mut ws, message);
+                // The packets read, up to whatever ended the read early.
                 let mut packets = SmallVec::<[Incoming<'_>; 1]>::new();
+                let mut ended = None;
                 for message in &ready {
                     match message {
                         Some(Ok(WsMessage::Text(text))) => match packet::decode_text(text) {
                             Ok(packet) => packets.push(packet),
                             Err(error) => {
-                                engine.on_packets(session, packets.drain(..));
-                                protocol_error(session, &error.to_string());
+                                ended = Some(Ended::Invalid(error.to_string()));
+                                break;
                             }
                         },
                         Some(Ok(WsMessage::Binary(bytes))) => packets.push(Incoming::Binary(bytes.clone())),
                         Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
-                        Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
-                            engine.on_packets(session, packets.drain(..));
-                            close_frame = Some(CloseFrame { code: CloseCode::Size, reason: "message larger than maxPayload".into() });
-                            protocol_error(session, "message larger than max_payload");
-                        }
-                        Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => {
-                            engine.on_packets(session, packets.drain(..));
-                            session.close(CloseReason::TransportClose);
-                        }
+                        Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => ended = Some(Ended::TooLarge),
+                        Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => ended = Some(Ended::Closed),
                     }
                 }
+                // What came before the end is acted on first.
                 engine.on_packets(session, packets);
+                match ended {
+                    None => {}
+                    Some(Ended::Invalid(why)) => protocol_error(session, &why),
+                    Some(Ended::TooLarge) => {
+                        close_frame = Some(CloseFrame { code: CloseCode::Size, reason: "message larger than maxPayload".into() });
+                        protocol_error(session, "message larger than max_payload");
+                    }
+                    Some(Ended::Closed) => session.close(CloseReason::TransportClose),
+                }
             }
         }
     }
@@ -239,6 +244,16 @@ async fn serve<H: Handler>(
 }
 
 type Read = Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>;
+
+/// What ended a read before its frames were all packets.
+enum Ended {
+    /// A text frame that is not an Engine.IO packet.
+    Invalid(String),
+    /// A frame over `max_payload`.
+    TooLarge,
+    /// The client closed the connection, or it broke.
+    Closed,
+}
 
 /// `first`, and the frames after it that are already read and decoded (up to
 /// [`MAX_READ_BATCH`]), so that what a client sent at once is handed on at once: a

@@ -302,7 +302,7 @@ impl Handler for Core {
     }
 
     /// Consecutive events of one socket go to its namespace's handler together.
-    fn on_messages(&self, session: &ClientSession, messages: Vec<Message<'_>>) {
+    fn on_messages<'a>(&self, session: &ClientSession, messages: impl Iterator<Item = Message<'a>>) {
         let mut batch = Batch::default();
         for message in messages {
             // A protocol error closed the session: nothing after it counts (what came

@@ -213,7 +213,7 @@ def main():
                 row = run(name, scenario, label, **options)
                 if row:
                     runs[name].append(row)
-        rows += [median(found) if rounds > 1 else found[0] for found in runs.values() if found]
+        rows += [median(found) for found in runs.values() if found]
     out = TARGET / "bench"
     out.mkdir(parents=True, exist_ok=True)
     if args.merge and (out / "results.json").exists():

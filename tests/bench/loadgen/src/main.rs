@@ -115,6 +115,12 @@ pub(crate) fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// This process's share of one core, in percent to one decimal, since it had used
+/// `since` CPU seconds, `secs` seconds ago.
+pub(crate) fn cpu_pct(since: f64, secs: f64) -> f64 {
+    ((cpu_seconds() - since) / secs * 1000.0).round() / 10.0
+}
+
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -124,7 +130,7 @@ fn main() {
     let wall = started.elapsed().as_secs_f64();
     // Throughput scenarios report the share during the measured window themselves.
     if outcome.loadgen_cpu_pct.is_none() {
-        outcome.loadgen_cpu_pct = Some(((cpu_seconds() - cpu_before) / wall * 100.0 * 10.0).round() / 10.0);
+        outcome.loadgen_cpu_pct = Some(cpu_pct(cpu_before, wall));
     }
     println!("{}", serde_json::to_string(&outcome).expect("serializable"));
 }

@@ -102,8 +102,7 @@ impl Shared {
             server_rss_kb: args.server_pid.and_then(rss_kb),
             connects_per_s: None,
             // The generator's share of its core while deliveries were measured.
-            loadgen_cpu_pct: (elapsed > 0.0)
-                .then(|| ((crate::cpu_seconds() - self.cpu_at_start.get()) / elapsed * 1000.0).round() / 10.0),
+            loadgen_cpu_pct: (elapsed > 0.0).then(|| crate::cpu_pct(self.cpu_at_start.get(), elapsed)),
         }
     }
 }
@@ -115,8 +114,8 @@ fn padding(len: usize) -> String {
 
 /// Reads deliveries until `expected` have arrived, recording latency and counting
 /// deliveries that arrive out of order. A run that stalls is ended by [`finish`], not
-/// here. Pings go
-/// unanswered: the benchmark's servers ping every 60 s, far longer than any run.
+/// here. Pings go unanswered: the benchmark's servers ping every 60 s, far longer than
+/// any run.
 async fn receive(mut reader: Reader, args: Rc<Args>, shared: Rc<Shared>, expected: u64, recipients: u64) {
     let mut got = 0;
     let mut last_seq: Vec<u64> = Vec::new();

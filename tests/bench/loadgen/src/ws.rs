@@ -101,7 +101,7 @@ enum Parsed {
 /// Parses one frame header at the start of `bytes`.
 fn parse(bytes: &[u8]) -> io::Result<Parsed> {
     let [b0, b1, ..] = *bytes else { return Ok(Parsed::Incomplete) };
-    let (len, mut at) = match b1 & 0x7f {
+    let (len, at) = match b1 & 0x7f {
         126 if bytes.len() >= 4 => (u64::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
         127 if bytes.len() >= 10 => (u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")), 10),
         126 | 127 => return Ok(Parsed::Incomplete),
@@ -117,9 +117,7 @@ fn parse(bytes: &[u8]) -> io::Result<Parsed> {
     if bytes.len() < end {
         return Ok(Parsed::Incomplete);
     }
-    let payload = (at, end);
-    at = end;
-    Ok(Parsed::Frame { opcode: b0 & 0x0f, fin: b0 & 0x80 != 0, payload, end: at })
+    Ok(Parsed::Frame { opcode: b0 & 0x0f, fin: b0 & 0x80 != 0, payload: (at, end), end })
 }
 
 impl Reader {

@@ -129,6 +129,17 @@ struct InFlight {
 /// arrive alone.
 type Flight = SmallVec<[InFlight; 1]>;
 
+/// What a plugin's verdict means for an event's trip.
+enum Fate {
+    /// On to the next plugin, then the relay.
+    GoesOn,
+    /// Answered or refused: it goes no further.
+    Stops,
+    /// The socket is to be disconnected: this event and the socket's later ones go no
+    /// further.
+    Disconnects,
+}
+
 impl Chain {
     /// Tells every plugin about `socket` through `hook`. Notifications have no verdict: a
     /// failure is logged and counted by the slot, and the next plugin is told all the same.
@@ -184,40 +195,13 @@ impl Chain {
             }
             let mut dropped: SmallVec<[usize; 4]> = SmallVec::new();
             for (&i, verdict) in wanted.iter().zip(verdicts) {
-                let in_flight = &mut flight[i];
-                // A failed call was counted by the slot; an answer it cannot use is counted here.
-                match verdict.and_then(|verdict| self.check_event_verdict(verdict).map_err(|error| slot.failed(error))) {
-                    Ok(Checked::Allow) => {}
-                    Ok(Checked::Modify(name, payload, mut wit)) => {
-                        in_flight.event.name = name;
-                        in_flight.event.payload = payload;
-                        wit.wants_ack = in_flight.event.ack.is_some();
-                        in_flight.wit = Some(wit);
-                    }
-                    Ok(Checked::Reject(message, data)) => {
-                        let mut reply = json!({ "ok": false, "error": message });
-                        if let Some(data) = data {
-                            reply["data"] = data;
-                        }
-                        ack(socket, &in_flight.event, reply);
-                        dropped.push(i);
-                    }
-                    Ok(Checked::Handled(payload)) => {
-                        if let Some(id) = in_flight.event.ack {
-                            let _ = socket.ack(id, &payload);
-                        }
-                        dropped.push(i);
-                    }
-                    Ok(Checked::Disconnect) => {
+                match self.settle(slot, socket, &mut flight[i], verdict) {
+                    Fate::GoesOn => {}
+                    Fate::Stops => dropped.push(i),
+                    Fate::Disconnects => {
                         disconnect = true;
                         flight.truncate(i);
                         break;
-                    }
-                    Err(_) => {
-                        if slot.spec().on_error == FailurePolicy::FailClosed {
-                            ack(socket, &in_flight.event, json!({ "ok": false, "error": failure_message(slot) }));
-                            dropped.push(i);
-                        }
                     }
                 }
             }
@@ -227,6 +211,42 @@ impl Chain {
             }
         }
         disconnect
+    }
+
+    /// Carries out `slot`'s verdict on one event: rewrites it, or answers the client's ack
+    /// and stops it, or applies the failure policy. A failed call was counted by the slot;
+    /// an answer it cannot use is counted here.
+    fn settle(&self, slot: &PluginSlot, socket: &Socket, in_flight: &mut InFlight, verdict: Result<EventVerdict, PluginError>) -> Fate {
+        match verdict.and_then(|verdict| self.check_event_verdict(verdict).map_err(|error| slot.failed(error))) {
+            Ok(Checked::Allow) => Fate::GoesOn,
+            Ok(Checked::Modify(name, payload, mut wit)) => {
+                in_flight.event.name = name;
+                in_flight.event.payload = payload;
+                wit.wants_ack = in_flight.event.ack.is_some();
+                in_flight.wit = Some(wit);
+                Fate::GoesOn
+            }
+            Ok(Checked::Reject(message, data)) => {
+                let mut reply = json!({ "ok": false, "error": message });
+                if let Some(data) = data {
+                    reply["data"] = data;
+                }
+                ack(socket, &in_flight.event, reply);
+                Fate::Stops
+            }
+            Ok(Checked::Handled(payload)) => {
+                if let Some(id) = in_flight.event.ack {
+                    let _ = socket.ack(id, &payload);
+                }
+                Fate::Stops
+            }
+            Ok(Checked::Disconnect) => Fate::Disconnects,
+            Err(_) if slot.spec().on_error == FailurePolicy::FailOpen => Fate::GoesOn,
+            Err(_) => {
+                ack(socket, &in_flight.event, json!({ "ok": false, "error": failure_message(slot) }));
+                Fate::Stops
+            }
+        }
     }
 
     /// One call into `slot` for the events of `flight` at `wanted`: their verdicts in the

@@ -161,7 +161,9 @@ pub(crate) fn decide_all<P: Plugin>(plugin: &mut P, socket: &Socket<'_>, events:
     events.into_iter().map(decide).collect()
 }
 
-/// `["name",...arguments]` from a name and an arguments array text.
+/// `["name",...arguments]` from a name and an arguments array text. roomd writes the same
+/// form (`socketio::packet::event_array`); a plugin crate cannot depend on the host, so
+/// each side of the contract has its own copy, and both are tested against round trips.
 fn wire_text(name: &str, args: &str) -> String {
     let name = serde_json::to_string(name).expect("a string serializes");
     let inner = args.trim().strip_prefix('[').unwrap_or(args).trim_start();

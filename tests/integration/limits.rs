@@ -37,8 +37,12 @@ async fn a_session_that_joins_no_namespace_in_time_is_closed() {
     let server = TestServer::start("[socketio]\nconnect_timeout_ms = 150\n").await;
     let (mut idle, _) = Ws::open(server.addr).await;
     let (mut joined, _) = Ws::socket(server.addr, "/").await;
+    let joined_at = tokio::time::Instant::now();
     idle.expect_closed().await;
-    // Leaving the last namespace later does not bring the timeout back.
+    // Leaving the last namespace later does not bring the timeout back. "Later" is after
+    // `joined`'s own timeout has looked (it opened after `idle`, so its check comes last):
+    // leaving before it looks would be leaving in time.
+    tokio::time::sleep_until(joined_at + Duration::from_millis(300)).await;
     joined.send("41").await;
     joined.expect_silence(Duration::from_millis(400)).await;
 }

@@ -55,10 +55,7 @@ async fn events_that_arrive_together_enter_each_plugin_once() {
     assert_eq!(x.send(&burst.join("\u{1e}")).await.status, 200);
     assert_eq!(y.text().await, r#"42["say","1AB"]"#);
     assert_eq!(y.text().await, r#"42["renamed-by-A",2]"#);
-    let mut seen = Vec::new();
-    while seen.len() < 3 {
-        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
-    }
+    let seen = x.packets(3).await;
     assert_eq!(seen, [r#"431[{"ok":false,"error":"rejected by A","data":{"by":"A"}}]"#, r#"432[{"tag_A":true,"tag_B":true}]"#, "41"]);
     // One call for the six events (B's for the two A let through), one to tell of the
     // disconnect.
@@ -173,10 +170,7 @@ async fn a_burst_across_namespaces_keeps_its_order() {
     };
     let x = Polling::open(server.addr).await;
     assert_eq!(x.send("40\u{1e}40/b,").await.status, 200);
-    let mut seen = Vec::new();
-    while seen.len() < 2 {
-        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
-    }
+    assert!(x.packets(2).await.iter().all(|packet| packet.starts_with("40")), "both namespaces joined");
     let calls = (a.calls(), b.calls());
     let burst = [
         r#"421["whoami"]"#,
@@ -186,10 +180,7 @@ async fn a_burst_across_namespaces_keeps_its_order() {
         r#"425["whoami"]"#,
     ];
     assert_eq!(x.send(&burst.join("\u{1e}")).await.status, 200);
-    let mut seen = Vec::new();
-    while seen.len() < 5 {
-        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
-    }
+    let seen = x.packets(5).await;
     let ids: Vec<&str> = seen.iter().map(|packet| packet.trim_start_matches("43").trim_start_matches("/b,")).map(|rest| &rest[..1]).collect();
     assert_eq!(ids, ["1", "2", "3", "4", "5"], "{seen:?}");
     assert!(seen[3].contains("rejected by B"), "{seen:?}");
@@ -385,17 +376,11 @@ async fn a_wrong_verdict_count_fails_every_event_of_the_call() {
     let server = TestServer::start(&config).await;
     let x = Polling::open(server.addr).await;
     assert_eq!(x.send("40/closed,\u{1e}40/open,").await.status, 200);
-    let mut seen = Vec::new();
-    while seen.len() < 2 {
-        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
-    }
+    assert!(x.packets(2).await.iter().all(|packet| packet.starts_with("40")), "both namespaces joined");
     let before = metric_labelled(server.addr, "roomd_plugin_failures_total", "miscount-closed").await;
     let burst = [r#"42/closed,1["a"]"#, r#"42/closed,2["b"]"#, r#"42/open,3["c"]"#, r#"42/open,4["d"]"#];
     assert_eq!(x.send(&burst.join("\u{1e}")).await.status, 200);
-    let mut seen = Vec::new();
-    while seen.len() < 4 {
-        seen.extend(x.poll().await.body.split('\u{1e}').map(str::to_owned));
-    }
+    let seen = x.packets(4).await;
     let refused = |id: u32| format!(r#"43/closed,{id}[{{"ok":false,"error":"plugin miscount-closed failed"}}]"#);
     assert_eq!(seen, [refused(1), refused(2), r#"43/open,3[{"ok":true}]"#.into(), r#"43/open,4[{"ok":true}]"#.into()]);
     let after = metric_labelled(server.addr, "roomd_plugin_failures_total", "miscount-closed").await;

@@ -139,6 +139,15 @@ impl Polling {
         post(self.addr, &self.path(), payload.to_owned()).await
     }
 
+    /// The next `count` packets the server sends, polling as many times as it takes.
+    pub async fn packets(&self, count: usize) -> Vec<String> {
+        let mut packets = Vec::new();
+        while packets.len() < count {
+            packets.extend(self.poll().await.body.split('\u{1e}').map(str::to_owned));
+        }
+        packets
+    }
+
     /// Whether the session still accepts packets (a noop is harmless).
     pub async fn is_alive(&self) -> bool {
         self.send("6").await.status == 200

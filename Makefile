@@ -65,8 +65,12 @@ test-js: js-deps web-deps plugins browser
 # Benchmarks: roomd against Node socket.io, socketioxide and a bare WebSocket ceiling,
 # servers pinned to core 0 and the load generator to core 1. `make bench QUICK=1` runs a
 # reduced set. Results: $(CARGO_TARGET_DIR)/bench/results.json.
+# roomd is built on its own, as `make run` builds it: built together with the load
+# generator, its dependencies' features would be unified with theirs and `make run` would
+# relink it (minutes, with LTO).
 bench: plugins
-	$(CARGO) build --release -p roomd -p roomd-loadgen -p roomd-bench-raw --bins
+	$(CARGO) build --release -p roomd --bins
+	$(CARGO) build --release -p roomd-loadgen -p roomd-bench-raw --bins
 	cd tests/bench/peers/socketioxide && $(CARGO) build --release
 	cd tests/bench/peers/node && npm ci --no-audit --no-fund
 	python3 tests/bench/bench.py $(if $(QUICK),--quick)

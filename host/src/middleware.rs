@@ -181,9 +181,9 @@ impl Chain {
             let mut verdicts: SmallVec<[Result<EventVerdict, PluginError>; 4]> = SmallVec::new();
             for part in wanted.chunks(MAX_EVENTS_PER_CALL) {
                 let answers = self.ask(slot, namespace, me, flight, part);
-                let disconnect = answers.iter().any(|answer| matches!(answer, Ok(EventVerdict::Disconnect)));
+                let asked_to_disconnect = answers.iter().any(|answer| matches!(answer, Ok(EventVerdict::Disconnect)));
                 verdicts.extend(answers);
-                if disconnect || !socket.connected() {
+                if asked_to_disconnect || !socket.connected() {
                     break;
                 }
             }

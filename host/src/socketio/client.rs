@@ -96,6 +96,13 @@ impl Batch {
         }
     }
 
+    /// Hands the held events on, then closes `session` because the client broke the
+    /// protocol: what it sent before the error still counts, nothing after it does.
+    fn fail(&mut self, session: &ClientSession, why: &str) {
+        self.flush();
+        protocol_error(session, why);
+    }
+
     /// Hands the held events on; call before acting on anything else, to keep the order
     /// in which the client sent things.
     fn flush(&mut self) {
@@ -186,8 +193,7 @@ impl Core {
     /// first hands the batch on.
     fn dispatch(&self, session: &ClientSession, nsp: &str, inbound: Inbound, attachments: Vec<Bytes>, batch: &mut Batch) {
         let Some(socket) = session.data().socket(nsp) else {
-            batch.flush();
-            return protocol_error(session, "packet for a namespace not joined");
+            return batch.fail(session, "packet for a namespace not joined");
         };
         match inbound {
             Inbound::Event { name, json, id } => {
@@ -203,14 +209,12 @@ impl Core {
 
     fn on_text(&self, session: &ClientSession, text: &str, batch: &mut Batch) {
         if session.data().partial.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
-            batch.flush();
-            return protocol_error(session, "text packet while attachments were expected");
+            return batch.fail(session, "text packet while attachments were expected");
         }
         let packet = match packet::decode(text, self.config.max_attachments) {
             Ok(packet) => packet,
             Err(error) => {
-                batch.flush();
-                return protocol_error(session, &error.to_string());
+                return batch.fail(session, &error.to_string());
             }
         };
         METRICS.packets_in.inc();
@@ -242,8 +246,7 @@ impl Core {
             let mut slot = session.data().partial.lock().unwrap_or_else(|e| e.into_inner());
             let Some(partial) = slot.as_mut() else {
                 drop(slot);
-                batch.flush();
-                return protocol_error(session, "binary message without a binary packet");
+                return batch.fail(session, "binary message without a binary packet");
             };
             partial.attachments.push(bytes);
             if partial.attachments.len() < partial.expected {
@@ -258,8 +261,7 @@ impl Core {
             .ok()
             .is_some_and(|value| payload::check_placeholders(&value, complete.expected).is_ok());
         if !valid {
-            batch.flush();
-            return protocol_error(session, "placeholder without attachment");
+            return batch.fail(session, "placeholder without attachment");
         }
         self.dispatch(session, &complete.nsp, complete.kind, complete.attachments, batch);
     }

@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use roomd::adapter::{Adapter, BroadcastOptions, MemoryAdapter, Room};
 use roomd::engineio::packet as eio;
 use roomd::plugin::kv::MemoryKv;
-use roomd::plugin::{FailurePolicy, PluginSlot, PluginSpec, SocketInfo, WitEvent};
+use roomd::plugin::{FailurePolicy, PluginSlot, PluginSpec, SocketInfo, WitBurst, WitBurstEvent, WitEvent};
 use roomd::sid::Sid;
 use roomd::socketio::{Namespace, Payload, packet as sio};
 
@@ -101,7 +101,11 @@ fn plugin_call(c: &mut Criterion) {
     });
     // Under load a chat client's events arrive about eleven at a time (counted in the
     // chat benchmark) and go to a plugin in one call.
-    let burst = vec![publish.clone(); 11];
+    let len = publish.text.len() as u32;
+    let burst = WitBurst {
+        texts: publish.text.repeat(11),
+        events: (1..=11).map(|i| WitBurstEvent { end: i * len, attachments: None, wants_ack: false }).collect(),
+    };
     c.bench_function("plugin on_events: profanity, 11 clean publishes in one call", |b| {
         b.iter(|| profanity.on_events(&namespace, &socket, &burst).unwrap())
     });

@@ -22,11 +22,11 @@ use serde_json::{Map, Value, json};
 use smallvec::{SmallVec, smallvec};
 
 use crate::plugin::{
-    ConnectVerdict, EventVerdict, FailurePolicy, Hooks, PluginError, PluginSlot, Rejection, SocketInfo, WitEvent,
-    WitHandshake, WitPayload,
+    ConnectVerdict, EventVerdict, FailurePolicy, Hooks, PluginError, PluginSlot, Rejection, SocketInfo, WitBurst,
+    WitBurstEvent, WitEvent, WitHandshake, WitPayload,
 };
 use crate::relay::Relay;
-use crate::socketio::packet::{event_array, is_reserved_event, split_event};
+use crate::socketio::packet::{event_array, is_reserved_event, push_event_array, split_event};
 use crate::socketio::{
     ConnectError, ConnectRequest, DisconnectReason, Event, Namespace, NamespaceHandler, Payload, Socket,
 };
@@ -80,12 +80,42 @@ fn rejection_data(rejection: &Rejection) -> Result<Option<Value>, PluginError> {
 /// An event in the form plugins see it: its wire text, and its attachments only if it
 /// has any.
 fn wit_event(event: &Event) -> WitEvent {
+    WitEvent { text: event_array(&event.name, event.payload.json()), attachments: wit_attachments(event), wants_ack: event.ack.is_some() }
+}
+
+/// An event's attachments as the contract carries them: `None` when it has none.
+fn wit_attachments(event: &Event) -> Option<Vec<Vec<u8>>> {
     let attachments = event.payload.attachments();
-    WitEvent {
-        text: event_array(&event.name, event.payload.json()),
-        attachments: (!attachments.is_empty()).then(|| attachments.iter().map(|b| b.to_vec()).collect()),
-        wants_ack: event.ack.is_some(),
-    }
+    (!attachments.is_empty()).then(|| attachments.iter().map(|b| b.to_vec()).collect())
+}
+
+/// The events of `flight` at `wanted` as the contract's burst: their wire texts written
+/// one after another into one string, which crosses into the plugin in one copy. An event
+/// an earlier plugin rewrote is shown as rewritten.
+fn burst(flight: &Flight, wanted: &[usize]) -> WitBurst {
+    let size = wanted.iter().map(|&i| flight[i].event.name.len() + flight[i].event.payload.json().len() + 4).sum();
+    let mut texts = String::with_capacity(size);
+    let events = wanted
+        .iter()
+        .map(|&i| {
+            let InFlight { event, wit } = &flight[i];
+            let attachments = match wit {
+                Some(wit) => {
+                    texts.push_str(&wit.text);
+                    wit.attachments.clone()
+                }
+                None => {
+                    push_event_array(&mut texts, &event.name, event.payload.json());
+                    wit_attachments(event)
+                }
+            };
+            // At most `MAX_EVENTS_PER_CALL` events of at most `engine.max_payload_bytes` each: far
+            // below 4 GiB.
+            let end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+            WitBurstEvent { end, attachments, wants_ack: event.ack.is_some() }
+        })
+        .collect();
+    WitBurst { texts, events }
 }
 
 /// An event a plugin rewrote, checked like a client's: its name and arguments.
@@ -264,13 +294,7 @@ impl Chain {
             let wit = in_flight.wit.get_or_insert_with(|| wit_event(&in_flight.event));
             return smallvec![slot.on_event(namespace, me, wit)];
         }
-        // Lent to the call and put back, so a later plugin reuses them.
-        let batch: Vec<WitEvent> =
-            wanted.iter().map(|&i| flight[i].wit.take().unwrap_or_else(|| wit_event(&flight[i].event))).collect();
-        let answer = slot.on_events(namespace, me, &batch);
-        for (&i, wit) in wanted.iter().zip(batch) {
-            flight[i].wit = Some(wit);
-        }
+        let answer = slot.on_events(namespace, me, &burst(flight, wanted));
         let answer = answer.and_then(|verdicts| {
             if verdicts.len() == wanted.len() {
                 return Ok(verdicts);

@@ -94,6 +94,26 @@ impl Event {
         Event { name, payload: Payload { args, attachments: event.attachments.unwrap_or_default() }, wants_ack: event.wants_ack }
     }
 
+    /// Sets the name and arguments from an event's wire text, reusing the buffers they
+    /// had ([`split`] reads the same way).
+    fn read_text(&mut self, text: &str) {
+        self.name.clear();
+        self.payload.args.clear();
+        match quick_split(text) {
+            Some((name, tail)) => {
+                self.name.push_str(&name);
+                match tail {
+                    Some(start) => {
+                        self.payload.args.push('[');
+                        self.payload.args.push_str(&text[start..]);
+                    }
+                    None => self.payload.args.push_str("[]"),
+                }
+            }
+            None => (self.name, self.payload.args) = parsed(text).unwrap_or_else(|| (String::new(), String::from("[]"))),
+        }
+    }
+
     /// The event in the contract's form.
     pub(crate) fn into_wit(self) -> wit::Event {
         let attachments = self.payload.attachments;
@@ -146,19 +166,70 @@ impl EventVerdict {
     }
 }
 
+/// The events of a burst from roomd, read one at a time into an [`Event`] whose buffers
+/// are reused: the plugin is shown every event of the burst, but no event is allocated.
+pub(crate) struct Burst(wit::Burst);
+
+impl Burst {
+    pub(crate) fn new(burst: wit::Burst) -> Burst {
+        Burst(burst)
+    }
+
+    /// Reads event `i` into `event`. An event whose text the offsets do not delimit
+    /// (roomd never sends one) reads as an unnamed event without arguments.
+    fn read(&mut self, i: usize, event: &mut Event) {
+        let start = i.checked_sub(1).map_or(0, |before| self.0.events[before].end as usize);
+        let this = &mut self.0.events[i];
+        event.read_text(self.0.texts.get(start..this.end as usize).unwrap_or_default());
+        event.payload.attachments = this.attachments.take().unwrap_or_default();
+        event.wants_ack = this.wants_ack;
+    }
+}
+
+/// Where [`decide_all`] reads a batch's events from.
+pub(crate) trait Events {
+    /// How many events there are.
+    fn count(&self) -> usize;
+    /// Puts event `i` into `event`.
+    fn read(&mut self, i: usize, event: &mut Event);
+}
+
+impl Events for Burst {
+    fn count(&self) -> usize {
+        self.0.events.len()
+    }
+
+    fn read(&mut self, i: usize, event: &mut Event) {
+        Burst::read(self, i, event);
+    }
+}
+
 /// `plugin`'s verdicts on the events of a batch, in order. After a `Disconnect` the
-/// socket is gone: the rest are answered `Disconnect` without being shown to the plugin.
-pub(crate) fn decide_all<P: Plugin>(plugin: &mut P, socket: &Socket<'_>, events: impl IntoIterator<Item = Event>) -> Vec<EventVerdict> {
+/// socket is gone: the rest are answered `Disconnect` without being read or shown to the
+/// plugin.
+pub(crate) fn decide_all<P: Plugin>(plugin: &mut P, socket: &Socket<'_>, mut events: impl Events) -> impl Iterator<Item = EventVerdict> {
+    let mut event = Event::new("", &[]);
     let mut gone = false;
-    let decide = |event: Event| {
+    (0..events.count()).map(move |i| {
         if gone {
             return EventVerdict::Disconnect;
         }
+        events.read(i, &mut event);
         let verdict = plugin.on_event(socket, &event);
         gone = verdict == EventVerdict::Disconnect;
         verdict
-    };
-    events.into_iter().map(decide).collect()
+    })
+}
+
+#[cfg(test)]
+impl Events for &[Event] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn read(&mut self, i: usize, event: &mut Event) {
+        event.clone_from(&self[i]);
+    }
 }
 
 /// `["name",...arguments]` from a name and an arguments array text. roomd writes the same
@@ -277,6 +348,46 @@ mod tests {
         assert_eq!(Event::from_wit(binary.clone().into_wit()), binary);
     }
 
+    /// A burst as roomd writes one: the texts one after another, each event's end.
+    fn burst(events: &[(&str, bool)]) -> Burst {
+        let mut texts = String::new();
+        let events = events
+            .iter()
+            .map(|&(text, wants_ack)| {
+                texts.push_str(text);
+                wit::BurstEvent { end: texts.len() as u32, attachments: None, wants_ack }
+            })
+            .collect();
+        Burst::new(wit::Burst { texts, events })
+    }
+
+    #[test]
+    fn a_burst_is_read_event_by_event_into_one_reused_event() {
+        let mut burst = burst(&[(r#"["say","hi",2]"#, true), (r#"["ping"]"#, false), (r#"[ "spaced" , {"a":"]"} ]"#, false)]);
+        burst.0.events[1].attachments = Some(vec![vec![7]]);
+        let mut event = Event::new("", &[]);
+        let mut read = |i| {
+            Events::read(&mut burst, i, &mut event);
+            (event.name.clone(), event.payload.args.clone(), event.payload.attachments.clone(), event.wants_ack)
+        };
+        assert_eq!(read(0), ("say".into(), r#"["hi",2]"#.into(), vec![], true));
+        assert_eq!(read(1), ("ping".into(), "[]".into(), vec![vec![7]], false), "attachments and the ack flag are the event's own");
+        assert_eq!(read(2), ("spaced".into(), r#"[{"a":"]"}]"#.into(), vec![], false), "another spelling goes through the parser");
+    }
+
+    #[test]
+    fn offsets_that_do_not_delimit_a_text_read_as_an_unnamed_event() {
+        let mut burst = burst(&[(r#"["a"]"#, false), (r#"["ü"]"#, false)]);
+        // `["a"]["ü"]`: the second text runs from 5 to 11, its `ü` from 7 to 9.
+        burst.0.events[1].end = 8;
+        let mut event = Event::new("stale", &[serde_json::json!(1)]);
+        Events::read(&mut burst, 1, &mut event);
+        assert_eq!((event.name.as_str(), event.payload.args.as_str()), ("", "[]"));
+        burst.0.events[1].end = 1; // before its start
+        Events::read(&mut burst, 1, &mut event);
+        assert_eq!((event.name.as_str(), event.payload.args.as_str()), ("", "[]"));
+    }
+
     /// A plugin that disconnects on `kick` and counts what it is shown.
     struct Kicker {
         shown: Vec<String>,
@@ -298,7 +409,7 @@ mod tests {
         let mut plugin = Kicker::init(&json!({})).unwrap();
         let socket = Socket::new("s1", "/", "{}");
         let events = ["a", "kick", "b", "c"].map(|name| Event::new(name, &[]));
-        let verdicts = decide_all(&mut plugin, &socket, events);
+        let verdicts: Vec<_> = decide_all(&mut plugin, &socket, &events[..]).collect();
         let allow_then_gone = [EventVerdict::Allow, EventVerdict::Disconnect, EventVerdict::Disconnect, EventVerdict::Disconnect];
         assert_eq!(verdicts, allow_then_gone);
         assert_eq!(plugin.shown, ["a", "kick"]);

@@ -153,7 +153,7 @@ macro_rules! export_plugin {
                 }
                 fn on_events(
                     socket: &$crate::__runtime::LentSocket,
-                    events: Vec<$crate::__runtime::WireEvent>,
+                    events: $crate::__runtime::WireBurst,
                 ) -> Vec<$crate::__runtime::WireVerdict> {
                     $crate::__runtime::on_events::<$plugin>(socket, events)
                 }
@@ -192,6 +192,8 @@ pub mod __runtime {
     pub type LentSocket = wit::Socket;
     /// An event as it crosses from roomd.
     pub type WireEvent = wit::Event;
+    /// Several events of one socket as they cross from roomd.
+    pub type WireBurst = wit::Burst;
     /// An event verdict as it crosses to roomd.
     pub type WireVerdict = wit::EventVerdict;
 
@@ -238,11 +240,10 @@ pub mod __runtime {
         about::<P, _>(socket, |plugin, socket| plugin.on_event(socket, &event)).into_wit()
     }
 
-    /// Runs `on_event` for each event of a batch, in order ([`crate::call::decide_all`]).
-    pub fn on_events<P: Plugin>(socket: &LentSocket, events: Vec<WireEvent>) -> Vec<WireVerdict> {
+    /// Runs `on_event` for each event of a burst, in order ([`crate::call::decide_all`]).
+    pub fn on_events<P: Plugin>(socket: &LentSocket, burst: WireBurst) -> Vec<WireVerdict> {
         about::<P, _>(socket, |plugin, socket| {
-            let verdicts = crate::call::decide_all(plugin, socket, events.into_iter().map(Event::from_wit));
-            verdicts.into_iter().map(EventVerdict::into_wit).collect()
+            crate::call::decide_all(plugin, socket, crate::call::Burst::new(burst)).map(EventVerdict::into_wit).collect()
         })
     }
 }

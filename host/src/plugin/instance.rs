@@ -26,7 +26,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings;
 use super::bindings::SocketResource;
 use super::bindings::roomd::plugin::types::{
-    ConnectVerdict, Event as WitEvent, EventFilter, EventVerdict, Handshake as WitHandshake, Hooks, Interests,
+    Burst as WitBurst, ConnectVerdict, Event as WitEvent, EventFilter, EventVerdict, Handshake as WitHandshake, Hooks,
+    Interests,
 };
 use super::kv::{KeyValue, Scope};
 use super::{Code, EPOCH_TICK, PluginError, PluginSpec, RUNTIME, SETUP_TIMEOUT};
@@ -182,7 +183,7 @@ impl Instance {
 }
 
 /// The version of the plugin contract this host implements (`plugin-sdk/wit`).
-const CONTRACT_VERSION: &str = "0.2.0";
+const CONTRACT_VERSION: &str = "0.3.0";
 
 /// Why a component could not be instantiated, with the likely fix when it was built
 /// against another version of the contract.
@@ -395,8 +396,8 @@ impl PluginSlot {
     }
 
     /// Asks the plugin about several events of one socket at once: one verdict each.
-    pub fn on_events(&self, namespace: &Namespace, socket: &SocketInfo, events: &[WitEvent]) -> Result<Vec<EventVerdict>, PluginError> {
-        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_events(store, lent(), events))
+    pub fn on_events(&self, namespace: &Namespace, socket: &SocketInfo, burst: &WitBurst) -> Result<Vec<EventVerdict>, PluginError> {
+        self.call(namespace, Some(socket), |plugin, store| plugin.call_on_events(store, lent(), burst))
     }
 
     /// Tells the plugin a socket entered a room.

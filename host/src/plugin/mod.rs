@@ -28,8 +28,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config as WasmConfig, Engine};
 
 pub use bindings::roomd::plugin::types::{
-    ConnectVerdict, Event as WitEvent, EventFilter, EventVerdict, Handshake as WitHandshake, Hooks, Interests,
-    Payload as WitPayload, Rejection,
+    Burst as WitBurst, BurstEvent as WitBurstEvent, ConnectVerdict, Event as WitEvent, EventFilter, EventVerdict,
+    Handshake as WitHandshake, Hooks, Interests, Payload as WitPayload, Rejection,
 };
 pub use instance::{Deferred, PluginSlot, Prepared, SocketInfo};
 

@@ -219,7 +219,8 @@ pub fn event_array(name: &str, args: &str) -> String {
     out
 }
 
-fn push_event_array(out: &mut String, name: &str, args: &str) {
+/// Appends [`event_array`]`(name, args)` to `out`.
+pub(crate) fn push_event_array(out: &mut String, name: &str, args: &str) {
     out.push('[');
     // What JSON escapes: quotes, backslashes and control characters. Names almost never
     // have any, and then they are written as they are.

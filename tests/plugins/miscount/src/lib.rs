@@ -6,7 +6,7 @@
 mod plugin {
     use roomd_plugin_sdk::bindings::Guest;
     use roomd_plugin_sdk::bindings::roomd::plugin::types::{
-        ConnectVerdict, Event, EventFilter, EventVerdict, Handshake, Hooks, Interests, Socket,
+        Burst, ConnectVerdict, Event, EventFilter, EventVerdict, Handshake, Hooks, Interests, Socket,
     };
 
     struct Miscount;
@@ -22,8 +22,8 @@ mod plugin {
         fn on_event(_socket: &Socket, _event: Event) -> EventVerdict {
             EventVerdict::Allow
         }
-        fn on_events(_socket: &Socket, events: Vec<Event>) -> Vec<EventVerdict> {
-            events.iter().skip(1).map(|_| EventVerdict::Allow).collect()
+        fn on_events(_socket: &Socket, burst: Burst) -> Vec<EventVerdict> {
+            burst.events.iter().skip(1).map(|_| EventVerdict::Allow).collect()
         }
         fn on_room_joined(_socket: &Socket, _room: String) {}
         fn on_room_left(_socket: &Socket, _room: String) {}

@@ -1,7 +1,13 @@
 //! Socket.IO behaviour: namespaces multiplexed on one session, dynamic namespaces, binary
 //! events relayed intact, acknowledgements.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use futures_util::SinkExt;
+use roomd::socketio::{Event, NamespaceHandler, Socket, SocketIo, SocketIoConfig, Staged};
+use smallvec::SmallVec;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Read, TestServer, Ws};
 
@@ -99,4 +105,71 @@ async fn binary_events_are_relayed_intact_and_acked() {
     assert_eq!(b.read().await, Read::Binary(vec![0, 255, 1]));
     assert_eq!(b.read().await, Read::Binary(vec![]));
     assert_eq!(a.text().await, r#"437[{"ok":true}]"#);
+}
+
+/// What [`Stager`] saw, in order.
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// A handler that puts every read's events off and never carries them out itself, so
+/// only the connection settles them: the rule that nothing a client does next overtakes
+/// what it sent, tested without a race against a stage.
+struct Stager {
+    log: Log,
+}
+
+struct Held {
+    names: String,
+    log: Log,
+}
+
+impl Staged for Held {
+    fn settle(&self, wait: bool) {
+        self.log.lock().unwrap().push(format!("settled {} wait={wait}", self.names));
+    }
+}
+
+impl NamespaceHandler for Stager {
+    fn stage_events(&self, _socket: &Socket, events: SmallVec<[Event; 1]>) -> Result<Arc<dyn Staged>, SmallVec<[Event; 1]>> {
+        let names = events.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(",");
+        self.log.lock().unwrap().push(format!("staged {names}"));
+        Ok(Arc::new(Held { names, log: self.log.clone() }))
+    }
+
+    fn on_event(&self, _socket: &Socket, event: Event) {
+        self.log.lock().unwrap().push(format!("event {}", event.name));
+    }
+}
+
+/// Waits until `log` holds `entries` lines.
+async fn logged(log: &Log, entries: usize) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let seen = log.lock().unwrap().clone();
+        if seen.len() >= entries || tokio::time::Instant::now() > deadline {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn events_put_off_are_settled_before_anything_the_client_does_next() {
+    let log = Log::default();
+    let io = SocketIo::builder().config(SocketIoConfig::default()).namespace("/", Stager { log: log.clone() }).build();
+    let server = TestServer::serve(io, "/socket.io/").await;
+    let (mut ws, _) = Ws::socket(server.addr, "/").await;
+    ws.send_at_once(&[r#"42["a"]"#, r#"42["b"]"#]).await;
+    assert_eq!(logged(&log, 1).await, ["staged a,b"], "a read's events are put off together");
+    // A later read: what was put off is settled first, waiting for it if it is under way.
+    ws.send(r#"42["c"]"#).await;
+    assert_eq!(logged(&log, 3).await[1..], ["settled a,b wait=true", "staged c"]);
+    // Events followed by another packet in the same read go on at once, in order.
+    ws.send_at_once(&[r#"42["d"]"#, r#"42/nowhere,["e"]"#]).await;
+    assert_eq!(logged(&log, 5).await[3..], ["settled c wait=true", "event d"]);
+    // A close: what came before it is settled, unless its own settling caused the close.
+    let (mut other, _) = Ws::socket(server.addr, "/").await;
+    other.stream.feed(Message::text(r#"42["f"]"#)).await.unwrap();
+    other.stream.feed(Message::Close(None)).await.unwrap();
+    other.stream.flush().await.unwrap();
+    assert_eq!(logged(&log, 7).await[5..], ["staged f", "settled f wait=false"]);
 }

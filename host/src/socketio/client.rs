@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 use super::packet::{self, Packet};
 use super::payload::{self, Payload};
 use super::{
-    ConnectRequest, DisconnectReason, Event, Namespace, NamespaceHandler, SocketIoConfig, new_adapter,
+    ConnectRequest, DisconnectReason, Event, Namespace, NamespaceHandler, SocketIoConfig, Staged, new_adapter,
 };
 use super::namespace::Registry;
 use super::socket::Socket;
@@ -39,6 +39,9 @@ pub struct Client {
     sockets: Mutex<Vec<Socket>>,
     /// A binary packet waiting for its attachments.
     partial: Mutex<Option<Partial>>,
+    /// The events of the last read, if a handler put them off: settled before the client
+    /// is acted on again, so nothing it sends later overtakes them.
+    staged: Mutex<Option<Arc<dyn Staged>>>,
 }
 
 impl Client {
@@ -52,6 +55,14 @@ impl Client {
 
     pub(super) fn sockets(&self) -> std::sync::MutexGuard<'_, Vec<Socket>> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Carries out the events put off at the last read, if they are still waiting.
+    fn settle(&self, wait: bool) {
+        let staged = self.staged.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(staged) = staged {
+            staged.settle(wait);
+        }
     }
 }
 
@@ -107,12 +118,26 @@ impl Batch {
     /// in which the client sent things.
     fn flush(&mut self) {
         let Some(socket) = self.socket.take() else { return };
-        let mut events = std::mem::take(&mut self.events);
-        let handler = socket.namespace().handler();
-        match events.len() {
-            1 => handler.on_event(&socket, events.pop().expect("one event")),
-            _ => handler.on_events(&socket, events.into_vec()),
+        hand_on(&socket, std::mem::take(&mut self.events));
+    }
+
+    /// At the end of a read: the held events may be put off by their handler, to be
+    /// decided with other sockets'. The client then settles them before anything else.
+    fn finish(mut self, client: &Client) {
+        let Some(socket) = self.socket.take() else { return };
+        match socket.namespace().handler().stage_events(&socket, std::mem::take(&mut self.events)) {
+            Ok(staged) => *client.staged.lock().unwrap_or_else(|e| e.into_inner()) = Some(staged),
+            Err(events) => hand_on(&socket, events),
         }
+    }
+}
+
+/// Hands `events` of `socket` to its namespace's handler.
+fn hand_on(socket: &Socket, mut events: SmallVec<[Event; 1]>) {
+    let handler = socket.namespace().handler();
+    match events.len() {
+        1 => handler.on_event(socket, events.pop().expect("one event")),
+        _ => handler.on_events(socket, events.into_vec()),
     }
 }
 
@@ -298,13 +323,15 @@ impl Handler for Core {
     }
 
     fn on_message(&self, session: &ClientSession, message: Message<'_>) {
+        session.data().settle(true);
         let mut batch = Batch::default();
         self.on_one(session, message, &mut batch);
-        batch.flush();
+        batch.finish(session.data());
     }
 
     /// Consecutive events of one socket go to its namespace's handler together.
     fn on_messages<'a>(&self, session: &ClientSession, messages: impl Iterator<Item = Message<'a>>) {
+        session.data().settle(true);
         let mut batch = Batch::default();
         for message in messages {
             // A protocol error closed the session: nothing after it counts (what came
@@ -314,10 +341,14 @@ impl Handler for Core {
             }
             self.on_one(session, message, &mut batch);
         }
-        batch.flush();
+        batch.finish(session.data());
     }
 
     fn on_close(&self, session: &ClientSession, reason: CloseReason) {
+        // What the client sent before the close still counts; unless the close comes from
+        // carrying it out, further up this stack (then the rest goes nowhere, as it would
+        // had it been decided at once).
+        session.data().settle(false);
         let sockets = std::mem::take(&mut *session.data().sockets());
         for socket in sockets {
             socket.close(reason.into());

@@ -24,7 +24,7 @@ use http::Request;
 use hyper::body::Incoming as IncomingBody;
 use regex::Regex;
 
-pub use namespace::{BroadcastOperator, ConnectError, ConnectRequest, Event, Namespace, NamespaceHandler};
+pub use namespace::{BroadcastOperator, ConnectError, ConnectRequest, Event, Namespace, NamespaceHandler, Staged};
 pub use payload::{Payload, PayloadError};
 pub use client::{Client, Core};
 pub use socket::{AckError, Socket};

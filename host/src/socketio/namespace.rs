@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 
+use smallvec::SmallVec;
+
 use super::payload::Payload;
 use super::socket::Socket;
 use super::{DisconnectReason, encode_outgoing, packet};
@@ -52,8 +54,9 @@ pub struct Event {
 /// The application's behaviour for a namespace. Every hook has a default, so a handler
 /// implements only what it needs.
 ///
-/// Hooks run synchronously on the connection's task, in the order the client's packets
-/// arrived; anything slow belongs in a spawned task.
+/// Hooks run synchronously, in the order the client's packets arrived: on the
+/// connection's task, or, for events a handler put off ([`stage_events`](Self::stage_events)),
+/// on whichever task settles them first. Anything slow belongs in a spawned task.
 pub trait NamespaceHandler: Send + Sync + 'static {
     /// Decides whether a client may connect. `Ok(Some(json))` admits it and attaches a
     /// JSON object to the socket ([`Socket::data`]). The default admits everyone.
@@ -80,6 +83,15 @@ pub trait NamespaceHandler: Send + Sync + 'static {
         }
     }
 
+    /// Events that may be decided a little later, together with other sockets' (a plugin
+    /// chain then runs each plugin over many sockets' events while its code is warm in
+    /// the cache). Returns the work put off, which the connection settles before it acts
+    /// on anything else of its own; or hands the events back, to go to
+    /// [`on_events`](Self::on_events) now (the default).
+    fn stage_events(&self, _socket: &Socket, events: SmallVec<[Event; 1]>) -> Result<Arc<dyn Staged>, SmallVec<[Event; 1]>> {
+        Err(events)
+    }
+
     /// The socket entered `room` (not called for its own room).
     fn on_join(&self, _socket: &Socket, _room: &str) {}
 
@@ -88,6 +100,14 @@ pub trait NamespaceHandler: Send + Sync + 'static {
 
     /// The socket is disconnecting; its rooms are still joined.
     fn on_disconnect(&self, _socket: &Socket, _reason: DisconnectReason) {}
+}
+
+/// Events of one socket a handler put off ([`NamespaceHandler::stage_events`]). The
+/// handler carries them out soon; whoever settles them first does the work, once.
+pub trait Staged: Send + Sync {
+    /// Carries out what has not been done yet. With `wait` false, returns at once if the
+    /// work is under way (it may be under way further up this very call stack).
+    fn settle(&self, wait: bool);
 }
 
 /// The server's namespaces by name. A std lock, held for map operations only; a

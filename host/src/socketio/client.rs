@@ -345,9 +345,10 @@ impl Handler for Core {
     }
 
     fn on_close(&self, session: &ClientSession, reason: CloseReason) {
-        // What the client sent before the close still counts; unless the close comes from
-        // carrying it out, further up this stack (then the rest goes nowhere, as it would
-        // had it been decided at once).
+        // What the client sent before the close still counts. Unless it is under way
+        // already: further up this stack (the close comes from carrying it out) or on the
+        // stage's thread; then what has not gone out when the sockets close goes nowhere,
+        // as for events decided at once when their socket goes mid-burst.
         session.data().settle(false);
         let sockets = std::mem::take(&mut *session.data().sockets());
         for socket in sockets {

@@ -459,3 +459,37 @@ async fn a_plugin_whose_init_never_returns_is_refused_at_load() {
     let error = roomd::app::App::build(config).err().expect("refused").to_string();
     assert_eq!(error, "plugin stuck: cannot load: init failed: timed out");
 }
+
+/// Many sockets sending at once: their bursts may wait on the namespace's stage and be
+/// decided together. Every event still arrives once, rewritten by every plugin, in the
+/// order its sender sent it.
+#[tokio::test]
+async fn many_sockets_sending_at_once_lose_nothing_and_keep_each_senders_order() {
+    const SENDERS: usize = 8;
+    const BURSTS: usize = 4;
+    const PER_BURST: usize = 5;
+    let server = TestServer::start(&taggers()).await;
+    let mut clients = Vec::new();
+    for _ in 0..SENDERS {
+        clients.push(Ws::socket(server.addr, "/").await.0);
+    }
+    for burst in 0..BURSTS {
+        for (i, ws) in clients.iter_mut().enumerate() {
+            let texts: Vec<String> = (0..PER_BURST).map(|k| format!(r#"42["say","{i}:{}"]"#, burst * PER_BURST + k)).collect();
+            ws.send_at_once(&texts.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        }
+    }
+    for (me, ws) in clients.iter_mut().enumerate() {
+        let mut next = [0usize; SENDERS];
+        for _ in 0..(SENDERS - 1) * BURSTS * PER_BURST {
+            let text = ws.text().await;
+            let body = text.strip_prefix(r#"42["say",""#).and_then(|t| t.strip_suffix(r#"AB"]"#)).unwrap_or_else(|| panic!("{text}"));
+            let (from, n) = body.split_once(':').unwrap();
+            let (from, n): (usize, usize) = (from.parse().unwrap(), n.parse().unwrap());
+            assert_ne!(from, me, "the sender is left out");
+            assert_eq!(n, next[from], "from {from}, in order");
+            next[from] += 1;
+        }
+        ws.expect_silence(QUIET).await;
+    }
+}

@@ -10,10 +10,10 @@
 //! joined/left, disconnect) go to every plugin that asked for them: a plugin is only ever
 //! called for what its `init` declared.
 //!
-//! The events a connection reads are not decided on its task at once: they wait a moment
-//! on the chain's stage ([`Stage`]), whose task then runs the plugins over the bursts of
-//! every socket that read meanwhile, back to back while the plugins' code is warm, and
-//! relays them all. The connection settles what it put off before it acts on anything
+//! When many sockets send, the events a connection reads are not decided on its task at
+//! once: they wait a moment on the chain's stage ([`Stage`]), whose task then runs the
+//! plugins over the bursts of every socket that read meanwhile, back to back while the
+//! plugins' code is warm, and relays them all. The connection settles what it put off before it acts on anything
 //! else, so the order a client sent things in is kept.
 //!
 //! A plugin that fails while deciding is turned into a verdict here, by its failure

@@ -323,10 +323,7 @@ impl Handler for Core {
     }
 
     fn on_message(&self, session: &ClientSession, message: Message<'_>) {
-        session.data().settle(true);
-        let mut batch = Batch::default();
-        self.on_one(session, message, &mut batch);
-        batch.finish(session.data());
+        self.on_messages(session, std::iter::once(message));
     }
 
     /// Consecutive events of one socket go to its namespace's handler together.

@@ -175,9 +175,14 @@ impl Burst {
         Burst(burst)
     }
 
+    /// How many events it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.0.events.len()
+    }
+
     /// Reads event `i` into `event`. An event whose text the offsets do not delimit
     /// (roomd never sends one) reads as an unnamed event without arguments.
-    fn read(&mut self, i: usize, event: &mut Event) {
+    pub(crate) fn read(&mut self, i: usize, event: &mut Event) {
         let start = i.checked_sub(1).map_or(0, |before| self.0.events[before].end as usize);
         let this = &mut self.0.events[i];
         event.read_text(self.0.texts.get(start..this.end as usize).unwrap_or_default());
@@ -186,50 +191,26 @@ impl Burst {
     }
 }
 
-/// Where [`decide_all`] reads a batch's events from.
-pub(crate) trait Events {
-    /// How many events there are.
-    fn count(&self) -> usize;
-    /// Puts event `i` into `event`.
-    fn read(&mut self, i: usize, event: &mut Event);
-}
-
-impl Events for Burst {
-    fn count(&self) -> usize {
-        self.0.events.len()
-    }
-
-    fn read(&mut self, i: usize, event: &mut Event) {
-        Burst::read(self, i, event);
-    }
-}
-
-/// `plugin`'s verdicts on the events of a batch, in order. After a `Disconnect` the
-/// socket is gone: the rest are answered `Disconnect` without being read or shown to the
-/// plugin.
-pub(crate) fn decide_all<P: Plugin>(plugin: &mut P, socket: &Socket<'_>, mut events: impl Events) -> impl Iterator<Item = EventVerdict> {
+/// `plugin`'s verdicts on the `count` events of a batch, in order, each put by `read`
+/// into the same [`Event`]. After a `Disconnect` the socket is gone: the rest are
+/// answered `Disconnect` without being read or shown to the plugin.
+pub(crate) fn decide_all<P: Plugin>(
+    plugin: &mut P,
+    socket: &Socket<'_>,
+    count: usize,
+    mut read: impl FnMut(usize, &mut Event),
+) -> impl Iterator<Item = EventVerdict> {
     let mut event = Event::new("", &[]);
     let mut gone = false;
-    (0..events.count()).map(move |i| {
+    (0..count).map(move |i| {
         if gone {
             return EventVerdict::Disconnect;
         }
-        events.read(i, &mut event);
+        read(i, &mut event);
         let verdict = plugin.on_event(socket, &event);
         gone = verdict == EventVerdict::Disconnect;
         verdict
     })
-}
-
-#[cfg(test)]
-impl Events for &[Event] {
-    fn count(&self) -> usize {
-        self.len()
-    }
-
-    fn read(&mut self, i: usize, event: &mut Event) {
-        event.clone_from(&self[i]);
-    }
 }
 
 /// `["name",...arguments]` from a name and an arguments array text. roomd writes the same
@@ -367,7 +348,7 @@ mod tests {
         burst.0.events[1].attachments = Some(vec![vec![7]]);
         let mut event = Event::new("", &[]);
         let mut read = |i| {
-            Events::read(&mut burst, i, &mut event);
+            burst.read(i, &mut event);
             (event.name.clone(), event.payload.args.clone(), event.payload.attachments.clone(), event.wants_ack)
         };
         assert_eq!(read(0), ("say".into(), r#"["hi",2]"#.into(), vec![], true));
@@ -381,10 +362,10 @@ mod tests {
         // `["a"]["ü"]`: the second text runs from 5 to 11, its `ü` from 7 to 9.
         burst.0.events[1].end = 8;
         let mut event = Event::new("stale", &[serde_json::json!(1)]);
-        Events::read(&mut burst, 1, &mut event);
+        burst.read(1, &mut event);
         assert_eq!((event.name.as_str(), event.payload.args.as_str()), ("", "[]"));
         burst.0.events[1].end = 1; // before its start
-        Events::read(&mut burst, 1, &mut event);
+        burst.read(1, &mut event);
         assert_eq!((event.name.as_str(), event.payload.args.as_str()), ("", "[]"));
     }
 
@@ -409,7 +390,7 @@ mod tests {
         let mut plugin = Kicker::init(&json!({})).unwrap();
         let socket = Socket::new("s1", "/", "{}");
         let events = ["a", "kick", "b", "c"].map(|name| Event::new(name, &[]));
-        let verdicts: Vec<_> = decide_all(&mut plugin, &socket, &events[..]).collect();
+        let verdicts: Vec<_> = decide_all(&mut plugin, &socket, events.len(), |i, event| event.clone_from(&events[i])).collect();
         let allow_then_gone = [EventVerdict::Allow, EventVerdict::Disconnect, EventVerdict::Disconnect, EventVerdict::Disconnect];
         assert_eq!(verdicts, allow_then_gone);
         assert_eq!(plugin.shown, ["a", "kick"]);

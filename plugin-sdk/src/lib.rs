@@ -243,7 +243,8 @@ pub mod __runtime {
     /// Runs `on_event` for each event of a burst, in order ([`crate::call::decide_all`]).
     pub fn on_events<P: Plugin>(socket: &LentSocket, burst: WireBurst) -> Vec<WireVerdict> {
         about::<P, _>(socket, |plugin, socket| {
-            crate::call::decide_all(plugin, socket, crate::call::Burst::new(burst)).map(EventVerdict::into_wit).collect()
+            let mut burst = crate::call::Burst::new(burst);
+            crate::call::decide_all(plugin, socket, burst.len(), |i, event| burst.read(i, event)).map(EventVerdict::into_wit).collect()
         })
     }
 }

@@ -182,7 +182,7 @@ async fn frames_written_at_once_enter_each_plugin_once() {
     for (count, calls) in [(3, 1), (MAX_READ_BATCH + 6, 2)] {
         let before = a.calls();
         let frames: Vec<String> = (0..count).map(|n| format!(r#"42["say","{n}"]"#)).collect();
-        x.send_at_once(&frames.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        x.send_at_once(&frames).await;
         for n in 0..count {
             assert_eq!(y.text().await, format!(r#"42["say","{n}AB"]"#));
         }
@@ -476,7 +476,7 @@ async fn many_sockets_sending_at_once_lose_nothing_and_keep_each_senders_order()
     for burst in 0..BURSTS {
         for (i, ws) in clients.iter_mut().enumerate() {
             let texts: Vec<String> = (0..PER_BURST).map(|k| format!(r#"42["say","{i}:{}"]"#, burst * PER_BURST + k)).collect();
-            ws.send_at_once(&texts.iter().map(String::as_str).collect::<Vec<_>>()).await;
+            ws.send_at_once(&texts).await;
         }
     }
     for (me, ws) in clients.iter_mut().enumerate() {

@@ -211,9 +211,9 @@ impl Ws {
     }
 
     /// Sends several text frames in one write, as a client that emits in a burst does.
-    pub async fn send_at_once(&mut self, texts: &[&str]) {
+    pub async fn send_at_once(&mut self, texts: &[impl AsRef<str>]) {
         for text in texts {
-            self.stream.feed(Message::text(*text)).await.unwrap();
+            self.stream.feed(Message::text(text.as_ref())).await.unwrap();
         }
         self.stream.flush().await.unwrap();
     }

@@ -153,10 +153,11 @@ impl Quick {
             // The end of the text is read as one more break: it ends the last token.
             let class = bytes.get(at).map_or(BREAK, |&byte| self.classes[usize::from(byte)]);
             if usize::from(class) < CLASSES {
-                if disguised {
-                    return None;
-                }
                 if runs == 0 {
+                    // A letter after a digit or symbol in one token: a disguise.
+                    if disguised {
+                        return None;
+                    }
                     start = at;
                 } else if class == b {
                     at += 1;

@@ -5,42 +5,60 @@
 /// Whether `check` holds for any string value (object keys aside) in the JSON array
 /// `args`, past its first `skip` elements. Stops at the first that does. Text that is not
 /// a JSON array has no strings.
+///
+/// The elements skipped are walked byte by byte, to tell where they end. From there on
+/// the array's structure no longer matters (roomd hands over one well-formed array, so
+/// every quote outside a string opens one): the walk jumps from string to string, and
+/// the bytes between them (numbers, brackets, commas) are never looked at one by one.
 pub(crate) fn any(args: &str, skip: usize, check: &mut dyn FnMut(&str) -> bool) -> bool {
     let bytes = args.as_bytes();
     let Some(open) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else { return false };
     if bytes[open] != b'[' {
         return false;
     }
-    let (mut at, mut depth, mut element) = (open + 1, 1usize, 0usize);
-    while let Some(&b) = bytes.get(at) {
+    let Some(mut at) = past(bytes, open + 1, skip) else { return false };
+    while let Some(found) = bytes.get(at..).and_then(|rest| memchr::memchr(b'"', rest)) {
+        let start = at + found + 1;
+        let (end, escaped) = string_end(bytes, start);
+        at = end + 1;
+        if is_key(bytes, at) {
+            continue;
+        }
+        let raw = &args[start..end.min(args.len())];
+        if if escaped { check(&unescape(raw)) } else { check(raw) } {
+            return true;
+        }
+    }
+    false
+}
+
+/// Where the elements of the array whose first begins at `at` go on after the first
+/// `skip` of them (just past the comma that ends the last one skipped); `None` if the
+/// array ends first.
+fn past(bytes: &[u8], mut at: usize, skip: usize) -> Option<usize> {
+    let (mut depth, mut element) = (1usize, 0usize);
+    while element < skip {
+        let &b = bytes.get(at)?;
         at += 1;
         match b {
-            b'"' => {
-                let start = at;
-                let (end, escaped) = string_end(bytes, start);
-                at = end + 1;
-                let is_key = bytes[at.min(bytes.len())..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
-                if element < skip || is_key {
-                    continue;
-                }
-                let raw = &args[start..end.min(args.len())];
-                let hit = if escaped { check(&unescape(raw)) } else { check(raw) };
-                if hit {
-                    return true;
-                }
-            }
+            b'"' => at = string_end(bytes, at).0 + 1,
             b'[' | b'{' => depth += 1,
             b']' | b'}' => {
                 depth -= 1;
                 if depth == 0 {
-                    return false;
+                    return None;
                 }
             }
             b',' if depth == 1 => element += 1,
             _ => {}
         }
     }
-    false
+    Some(at)
+}
+
+/// Whether the string that closed just before `at` is an object's key: a colon follows.
+fn is_key(bytes: &[u8], at: usize) -> bool {
+    bytes.get(at..).and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace())) == Some(&b':')
 }
 
 /// The text of a JSON string's body, escapes decoded. Lenient where JSON's grammar is and
@@ -129,6 +147,7 @@ mod tests {
         assert_eq!(strings(r#"{"a":"b"}"#, 0), Vec::<String>::new(), "arguments are an array");
         assert_eq!(strings(r#" [ "a" , {"k" : "v", "e":"\u00e9\n"} ] "#, 0), ["a", "v", "é\n"], "space and escapes");
         assert_eq!(strings(r#"[["x",1],"y"]"#, 1), ["y"], "a nested array is one element");
+        assert_eq!(strings(r#"[{"a":[1,2],"b":"x,]"},"z",{"k":"v"}]"#, 1), ["z", "v"], "what the skipped element holds");
         assert_eq!(strings(r#"["\ud83d\ude00 \ud800 bad \udc00","\"\\\/\b\f\r\t"]"#, 0), ["😀 \u{FFFD} bad \u{FFFD}", "\"\\/\u{8}\u{c}\r\t"], "pairs, lone surrogates");
     }
 

@@ -7,6 +7,7 @@
 //! attachments only when it has any. [`Socket`] and [`Event`] give plugins the plain
 //! fields back.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use serde_json::Value;
@@ -238,6 +239,7 @@ fn wire_text(name: &str, args: &str) -> String {
 /// without arguments.
 fn split(mut text: String) -> (String, String) {
     if let Some((name, tail)) = quick_split(&text) {
+        let name = name.into_owned();
         // `["name",a,b]` becomes `[a,b]` in place; `["name"]` becomes `[]`.
         match tail {
             Some(start) => text.replace_range(..start, "["),
@@ -248,9 +250,9 @@ fn split(mut text: String) -> (String, String) {
     parsed(&text).unwrap_or_else(|| (String::new(), String::from("[]")))
 }
 
-/// For roomd's own spelling: the name, and where the arguments start (after the comma;
-/// `None` when there are none).
-fn quick_split(text: &str) -> Option<(String, Option<usize>)> {
+/// For roomd's own spelling: the name (borrowed from `text` unless it has escapes), and
+/// where the arguments start (after the comma; `None` when there are none).
+fn quick_split(text: &str) -> Option<(Cow<'_, str>, Option<usize>)> {
     let quoted = text.strip_prefix("[\"")?;
     let bytes = quoted.as_bytes();
     let mut i = 0;
@@ -267,7 +269,7 @@ fn quick_split(text: &str) -> Option<(String, Option<usize>)> {
         _ => return None,
     };
     let raw = &quoted[..i];
-    let name = if raw.contains('\\') { serde_json::from_str(&text[1..after]).ok()? } else { raw.to_owned() };
+    let name = if raw.contains('\\') { Cow::Owned(serde_json::from_str(&text[1..after]).ok()?) } else { Cow::Borrowed(raw) };
     Some((name, tail))
 }
 

@@ -1,14 +1,19 @@
 //! Hot reload: watches `config.toml` and every plugin file, and applies changes to the
 //! running [`App`] without dropping a connection.
 //!
+//! The watch is on their folders (a file replaced by rename is a new file), and only
+//! events about those files count: a log or a temporary file written beside them wakes
+//! nothing.
+//!
 //! File events are debounced ([`DEBOUNCE`]): editors and compilers write a file in several
 //! steps, and one reload should see the finished file. A reload re-reads the config (a
 //! file that fails to parse or validate keeps the old config live and is logged with the
 //! file and the reason), recompiles what changed off the async runtime, and swaps.
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
@@ -34,15 +39,18 @@ pub fn watch(
 ) -> notify::Result<Reloader> {
     let changed = Arc::new(Notify::new());
     let signal = changed.clone();
+    let names = Arc::new(Mutex::new(BTreeSet::new()));
+    let wanted = names.clone();
     let mut watcher: RecommendedWatcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !event.kind.is_access()
+            && concerns(&event.paths, &wanted.lock().unwrap_or_else(|e| e.into_inner()))
         {
             signal.notify_one();
         }
     })?;
     let mut watched = BTreeSet::new();
-    watch_folders(&mut watcher, &mut watched, &config_path, &app.config());
+    watch_folders(&mut watcher, &mut watched, &names, &config_path, &app.config());
 
     let task = tokio::spawn(async move {
         loop {
@@ -63,7 +71,7 @@ pub fn watch(
                 Err(error) => tracing::error!(%error, "reload failed; the running version stays live"),
             }
             if outcome.is_ok() {
-                watch_folders(&mut watcher, &mut watched, &config_path, &app.config());
+                watch_folders(&mut watcher, &mut watched, &names, &config_path, &app.config());
             }
             if let Some(reports) = &reports {
                 let _ = reports.send(outcome);
@@ -79,11 +87,27 @@ fn reload_once(app: &App, path: &Path) -> Result<ReloadReport, String> {
     app.reload(config).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Whether a file event about `paths` concerns one of the files named `names`. An event
+/// that names no file (a backend's "rescan") might.
+fn concerns(paths: &[PathBuf], names: &BTreeSet<OsString>) -> bool {
+    paths.is_empty() || paths.iter().any(|path| path.file_name().is_some_and(|name| names.contains(name)))
+}
+
 /// Watches the folders of the config file and of every plugin (non-recursively, since
-/// files are often replaced by rename rather than written in place).
-fn watch_folders(watcher: &mut RecommendedWatcher, watched: &mut BTreeSet<PathBuf>, config_path: &Path, config: &Config) {
-    let folders = std::iter::once(config_path.to_path_buf())
-        .chain(config.plugins.values().map(|spec| spec.path.clone()))
+/// files are often replaced by rename rather than written in place), and makes the
+/// files' names the ones whose events count.
+fn watch_folders(
+    watcher: &mut RecommendedWatcher,
+    watched: &mut BTreeSet<PathBuf>,
+    names: &Mutex<BTreeSet<OsString>>,
+    config_path: &Path,
+    config: &Config,
+) {
+    let files: Vec<PathBuf> =
+        std::iter::once(config_path.to_path_buf()).chain(config.plugins.values().map(|spec| spec.path.clone())).collect();
+    *names.lock().unwrap_or_else(|e| e.into_inner()) = files.iter().filter_map(|file| file.file_name().map(OsString::from)).collect();
+    let folders = files
+        .iter()
         .filter_map(|file| {
             let parent = file.parent()?;
             Some(if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() })
@@ -98,5 +122,21 @@ fn watch_folders(watcher: &mut RecommendedWatcher, watched: &mut BTreeSet<PathBu
                 Err(error) => tracing::warn!(folder = %folder.display(), %error, "cannot watch"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_events_about_the_watched_files_count() {
+        let names: BTreeSet<OsString> = ["config.toml", "auth.wasm"].into_iter().map(OsString::from).collect();
+        let event = |paths: &[&str]| concerns(&paths.iter().map(PathBuf::from).collect::<Vec<_>>(), &names);
+        assert!(event(&["./config.toml"]));
+        assert!(event(&["/srv/roomd/plugins/config.toml.incoming", "/srv/roomd/plugins/auth.wasm"]), "a rename onto a plugin");
+        assert!(event(&[]), "a rescan");
+        assert!(!event(&["./roomd.log"]));
+        assert!(!event(&["./config.toml.swp", "./.config.toml.un~"]));
     }
 }

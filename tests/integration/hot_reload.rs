@@ -150,3 +150,26 @@ async fn config_reloads_swap_chains_and_namespaces_and_bad_files_change_nothing(
     assert_eq!(ws.text().await, "41/new,");
     assert_eq!(tick(&mut ws, 5).await, (1, 5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_written_beside_the_watched_ones_wake_no_reload() {
+    let dir = temp_dir("beside");
+    std::fs::copy(wasm("counter"), dir.join("counter.wasm")).unwrap();
+    let config = counter_config(&dir, "");
+    let (server, mut reloads, _watch) = TestServer::start_watched(&config).await;
+    let (mut ws, _) = Ws::socket(server.addr, "/").await;
+    assert_eq!(tick(&mut ws, 1).await, (1, 1));
+
+    // A log, an editor's swap file and a file renamed in: none is the config or a plugin.
+    std::fs::write(dir.join("roomd.log"), "a line\n").unwrap();
+    std::fs::write(dir.join(".config.toml.swp"), "swap").unwrap();
+    replace_file(&dir.join("notes.txt"), b"notes");
+    // Far longer than the debounce and a reload of this config take.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(reloads.try_recv().is_err(), "no reload for files that are not the config or a plugin");
+
+    // The plugin itself still counts.
+    replace_file(&dir.join("counter.wasm"), &std::fs::read(wasm("counter-v2")).unwrap());
+    assert_eq!(next_reload(&mut reloads).await.expect("the new code loads").swapped, vec!["counter@/"]);
+    assert_eq!(tick(&mut ws, 2).await, (2, 2));
+}

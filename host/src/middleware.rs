@@ -145,20 +145,23 @@ impl Stage {
     }
 
     async fn run(stage: Weak<Stage>, wake: Arc<Notify>) {
+        // The bursts being worked on; it and `waiting` trade places, keeping their room.
+        let mut batch = Vec::new();
         loop {
             wake.notified().await;
             // Behind the tasks already ready to run: their sockets put their bursts off
             // meanwhile.
             tokio::task::yield_now().await;
             let Some(stage) = stage.upgrade() else { return };
-            let waiting = std::mem::take(&mut *stage.waiting.lock().unwrap_or_else(|e| e.into_inner()));
+            std::mem::swap(&mut batch, &mut *stage.waiting.lock().unwrap_or_else(|e| e.into_inner()));
             drop(stage);
-            for held in &waiting {
+            for held in &batch {
                 shielded(|| held.decide());
             }
-            for held in &waiting {
+            for held in &batch {
                 shielded(|| held.settle(true));
             }
+            batch.clear();
         }
     }
 }

@@ -16,7 +16,7 @@
 //! [`PluginSlot::skips_events_of`]) without waiting for a call in progress, and the chain
 //! makes no other call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use wasmtime::component::{Resource, ResourceTable};
@@ -247,6 +247,9 @@ pub struct PluginSlot {
     /// swap, so a new version asks again; a socket leaves it when it disconnects. Locked
     /// like `interests`.
     skipping: RwLock<Skipping>,
+    /// How many sockets `skipping` holds, so that a plugin that skips none (most) is
+    /// asked about a socket without a lock. Written under `skipping`'s write lock.
+    skipped: AtomicUsize,
     failures: AtomicU64,
     calls: AtomicU64,
 }
@@ -263,6 +266,7 @@ impl PluginSlot {
             scope,
             interests: RwLock::new(instance.interests.clone()),
             skipping: RwLock::new(Skipping::default()),
+            skipped: AtomicUsize::new(0),
             live: Mutex::new(Live { spec, code, instance: Some(instance) }),
             failures: AtomicU64::new(0),
             calls: AtomicU64::new(0),
@@ -316,19 +320,20 @@ impl PluginSlot {
 
     /// Whether the plugin asked not to see `sid`'s events.
     pub fn skips_events_of(&self, sid: Sid) -> bool {
-        let skipping = self.skipping.read().unwrap_or_else(|e| e.into_inner());
-        !skipping.sockets.is_empty() && skipping.sockets.contains(&sid)
+        self.skipped.load(Ordering::Acquire) != 0 && self.skipping.read().unwrap_or_else(|e| e.into_inner()).sockets.contains(&sid)
     }
 
     /// How many sockets the plugin has asked not to see events from.
     pub fn skipped_sockets(&self) -> usize {
-        self.skipping.read().unwrap_or_else(|e| e.into_inner()).sockets.len()
+        self.skipped.load(Ordering::Acquire)
     }
 
     /// Forgets a socket that has left the namespace.
     pub fn forget(&self, sid: Sid) {
         if self.skips_events_of(sid) {
-            self.skipping.write().unwrap_or_else(|e| e.into_inner()).sockets.remove(&sid);
+            let mut skipping = self.skipping.write().unwrap_or_else(|e| e.into_inner());
+            skipping.sockets.remove(&sid);
+            self.skipped.store(skipping.sockets.len(), Ordering::Release);
         }
     }
 
@@ -375,6 +380,7 @@ impl PluginSlot {
         let mut skipping = self.skipping.write().unwrap_or_else(|e| e.into_inner());
         skipping.version += 1;
         skipping.sockets.clear();
+        self.skipped.store(0, Ordering::Release);
         drop(skipping);
         *live = Live { spec, code, instance: Some(next) };
         Ok(())
@@ -499,6 +505,7 @@ impl PluginSlot {
                     let mut skipping = self.skipping.write().unwrap_or_else(|e| e.into_inner());
                     if skipping.version == version {
                         skipping.sockets.insert(sid);
+                        self.skipped.store(skipping.sockets.len(), Ordering::Release);
                     }
                     drop(skipping);
                     // A socket closing meanwhile may have been forgotten before the insert;

@@ -191,7 +191,8 @@ fn header(out: &mut String, kind: u8, attachments: usize, nsp: &str) {
 /// Appends the elements of a JSON array text (without its brackets) after `out`'s content,
 /// preceded by a comma when there are any.
 fn push_array_tail(out: &mut String, array: &str) {
-    let inner = array.trim().strip_prefix('[').unwrap_or(array).trim_start();
+    // JSON's white space is ASCII.
+    let inner = array.trim_ascii().strip_prefix('[').unwrap_or(array).trim_ascii_start();
     if inner.starts_with(']') {
         out.push(']');
     } else {

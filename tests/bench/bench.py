@@ -135,13 +135,13 @@ def plan(quick):
     # About a second of deliveries per throughput run at roomd's rate: long enough that
     # one run's figure is steady, short enough for the whole set to take minutes. The
     # plugin chain's cost is a ratio of runs some ten percent apart, on a machine whose
-    # runs vary by about as much: those run interleaved, median kept — three rounds for
-    # fan-out, five for chat, where the target is.
+    # runs vary by about as much: those run interleaved, each round in a new order, median
+    # kept — three rounds for fan-out, seven for chat, where the target is.
     return [
         ("fanout", "fanout-1000", ["roomd", "roomd+plugins"], dict(clients=1000, messages=3000), 3),
         ("fanout", "fanout-1000", peers[1:], dict(clients=1000, messages=3000), 1),
         ("fanout", "fanout-5000", peers, dict(clients=5000, messages=600), 1),
-        ("chat", "chat-100x20", ["roomd", "roomd+plugins", "roomd+noop"], dict(rooms=100, members=20, messages=100), 5),
+        ("chat", "chat-100x20", ["roomd", "roomd+plugins", "roomd+noop"], dict(rooms=100, members=20, messages=100), 7),
         ("chat", "chat-100x20", peers[1:], dict(rooms=100, members=20, messages=100), 1),
         ("idle", "idle-10000", peers, dict(clients=10000), 1),
         ("storm", "connect-storm", ["roomd", "roomd+plugins", "node", "socketioxide"], dict(clients=5000), 1),
@@ -208,8 +208,9 @@ def main():
             continue
         names = [name for name in names if not only or name in only]
         runs = {name: [] for name in names}
-        for _ in range(rounds):
-            for name in names:
+        for round in range(rounds):
+            # Each round starts with the next server, so none always runs first.
+            for name in names[round % len(names):] + names[:round % len(names)]:
                 row = run(name, scenario, label, **options)
                 if row:
                     runs[name].append(row)

@@ -1,15 +1,16 @@
 //! Hot reload: plugin code and config swapped while clients keep sending, with nothing
 //! lost or doubled, state carried across, and broken files keeping the old version live.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use roomd::reload::Reloader;
 use serde_json::Value;
 
 use crate::support::plugins::wasm;
-use crate::support::{TestServer, Ws, next_reload, replace_file};
+use crate::support::{Reloads, TestServer, Ws, next_reload, replace_file};
 
-fn counter_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+fn counter_config(dir: &Path, extra: &str) -> PathBuf {
     let config = dir.join("config.toml");
     std::fs::write(
         &config,
@@ -19,7 +20,7 @@ fn counter_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     config
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+fn temp_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -33,6 +34,18 @@ async fn tick(ws: &mut Ws, id: u64) -> (u64, u64) {
     let body = answer.strip_prefix(&format!("43{id}")).unwrap_or_else(|| panic!("ack {id}: {answer}"));
     let value: Vec<Value> = serde_json::from_str(body).unwrap();
     (value[0]["version"].as_u64().unwrap(), value[0]["count"].as_u64().unwrap())
+}
+
+/// A watched server running the counter from a fresh folder `name` (returned), and a
+/// client whose first tick it has answered.
+async fn ticking_counter(name: &str) -> (PathBuf, TestServer, Reloads, Reloader, Ws) {
+    let dir = temp_dir(name);
+    std::fs::copy(wasm("counter"), dir.join("counter.wasm")).unwrap();
+    let config = counter_config(&dir, "");
+    let (server, reloads, watch) = TestServer::start_watched(&config).await;
+    let (mut ws, _) = Ws::socket(server.addr, "/").await;
+    assert_eq!(tick(&mut ws, 1).await, (1, 1));
+    (dir, server, reloads, watch, ws)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,12 +105,7 @@ async fn a_plugin_swapped_mid_stream_loses_and_repeats_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_wasm_keeps_the_old_version_live() {
-    let dir = temp_dir("broken-wasm");
-    std::fs::copy(wasm("counter"), dir.join("counter.wasm")).unwrap();
-    let config = counter_config(&dir, "");
-    let (server, mut reloads, _watch) = TestServer::start_watched(&config).await;
-    let (mut ws, _) = Ws::socket(server.addr, "/").await;
-    assert_eq!(tick(&mut ws, 1).await, (1, 1));
+    let (dir, _server, mut reloads, _watch, mut ws) = ticking_counter("broken-wasm").await;
 
     replace_file(&dir.join("counter.wasm"), b"\0asm garbage");
     let error = next_reload(&mut reloads).await.expect_err("garbage does not load");
@@ -153,12 +161,7 @@ async fn config_reloads_swap_chains_and_namespaces_and_bad_files_change_nothing(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_written_beside_the_watched_ones_wake_no_reload() {
-    let dir = temp_dir("beside");
-    std::fs::copy(wasm("counter"), dir.join("counter.wasm")).unwrap();
-    let config = counter_config(&dir, "");
-    let (server, mut reloads, _watch) = TestServer::start_watched(&config).await;
-    let (mut ws, _) = Ws::socket(server.addr, "/").await;
-    assert_eq!(tick(&mut ws, 1).await, (1, 1));
+    let (dir, _server, mut reloads, _watch, mut ws) = ticking_counter("beside").await;
 
     // A log, an editor's swap file and a file renamed in: none is the config or a plugin.
     std::fs::write(dir.join("roomd.log"), "a line\n").unwrap();

@@ -17,7 +17,8 @@
 //! Above `max_users` users a room's state and diffs carry only `count`. The count is
 //! kept in the store as users come and go, so a large room or namespace is never listed
 //! to learn its size: an arrival costs the same with ten users present as with ten
-//! thousand.
+//! thousand. So is each user's number of connections, so a user on many connections is
+//! never listed connection by connection either.
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,12 @@ struct User {
 }
 
 impl User {
+    /// The user `id`, named as the store remembers it.
+    fn named(id: String) -> User {
+        let name = host::kv::get(&name_key(&id)).and_then(|b| String::from_utf8(b).ok()).unwrap_or_else(|| id.clone());
+        User { id, name }
+    }
+
     fn of(socket: &Socket) -> User {
         let data = socket.data_json();
         let id = data["user"]["id"].as_str().map_or_else(|| socket.id().to_owned(), str::to_owned);
@@ -82,8 +89,15 @@ fn name_key(user: &str) -> String {
     format!("name{SEP}{user}")
 }
 
-/// Users present in `room` (or the namespace), with their names.
+/// Users present in `room` (or the namespace), with their names: one store entry read per
+/// user. State from a version that kept no per-user counts (carried over by a hot swap)
+/// is read connection by connection.
 fn users(room: Option<&str>) -> Vec<User> {
+    let prefix = connections_key(room, "");
+    let counted: Vec<String> = host::kv::keys(&prefix).into_iter().map(|key| key[prefix.len()..].to_owned()).collect();
+    if stored_count(room) == Some(counted.len()) {
+        return counted.into_iter().map(User::named).collect();
+    }
     let prefix = scope(room);
     let mut ids: BTreeMap<String, ()> = BTreeMap::new();
     for key in host::kv::keys(&prefix) {
@@ -91,17 +105,27 @@ fn users(room: Option<&str>) -> Vec<User> {
             ids.insert(id.to_owned(), ());
         }
     }
-    ids.into_keys()
-        .map(|id| {
-            let name = host::kv::get(&name_key(&id)).and_then(|b| String::from_utf8(b).ok()).unwrap_or_else(|| id.clone());
-            User { id, name }
-        })
-        .collect()
+    ids.into_keys().map(User::named).collect()
 }
 
-/// How many of `user`'s connections are in `room` (or the namespace).
+/// Where the number of `user`'s connections in `room` (or the namespace) is kept.
+fn connections_key(room: Option<&str>, user: &str) -> String {
+    format!("conns{SEP}{}{user}", scope(room))
+}
+
+/// How many of `user`'s connections are in `room` (or the namespace): the count kept, or
+/// for state from before counts per user were kept, counted once.
 fn connections(room: Option<&str>, user: &User) -> usize {
-    host::kv::keys(&format!("{}{}{SEP}", scope(room), user.id)).len()
+    let kept = host::kv::get(&connections_key(room, &user.id)).and_then(|b| String::from_utf8(b).ok()?.parse().ok());
+    kept.unwrap_or_else(|| host::kv::keys(&format!("{}{}{SEP}", scope(room), user.id)).len())
+}
+
+/// Keeps `user`'s number of connections in `room` (or the namespace); none leaves nothing.
+fn store_connections(room: Option<&str>, user: &User, count: usize) {
+    match count {
+        0 => host::kv::delete(&connections_key(room, &user.id)),
+        _ => host::kv::set(&connections_key(room, &user.id), count.to_string().as_bytes()),
+    }
 }
 
 fn count_key(room: Option<&str>) -> String {
@@ -166,9 +190,13 @@ impl Presence {
     fn arrive(&self, socket: &Socket, room: Option<&str>) {
         let user = User::of(socket);
         host::kv::set(&name_key(&user.id), user.name.as_bytes());
-        let first = connections(room, &user) == 0;
-        host::kv::set(&connection_key(room, &user, socket.id()), b"");
-        let count = first.then(|| recount_by(room, 1));
+        let key = connection_key(room, &user, socket.id());
+        // A connection already here (told twice) is not counted twice.
+        let count = host::kv::get(&key).is_none().then(|| connections(room, &user)).and_then(|before| {
+            host::kv::set(&key, b"");
+            store_connections(room, &user, before + 1);
+            (before == 0).then(|| recount_by(room, 1))
+        });
         let _ = host::emit_to_socket(socket.id(), "presence:state", &Payload::from_values(&[self.state(room)]));
         if let Some(count) = count {
             self.announce(room, &user, true, socket.id(), count);
@@ -182,8 +210,10 @@ impl Presence {
         if host::kv::get(&key).is_none() {
             return;
         }
+        let left = connections(room, &user).saturating_sub(1);
         host::kv::delete(&key);
-        if connections(room, &user) == 0 {
+        store_connections(room, &user, left);
+        if left == 0 {
             let count = recount_by(room, -1);
             self.announce(room, &user, false, socket.id(), count);
         }

@@ -133,3 +133,48 @@ fn an_emptied_room_leaves_nothing_in_the_store() {
     presence.on_room_joined(&ada, "dm-1");
     assert_eq!(sent("presence:state").last().unwrap().args[0]["users"], json!([{ "id": "ada", "name": "Ada" }]), "counted afresh");
 }
+
+/// A user on many connections (devices, tabs, or a load generator's shared token) costs
+/// an arrival the same as a user on one: the store is never listed connection by
+/// connection.
+#[test]
+fn a_user_on_many_connections_is_never_listed_connection_by_connection() {
+    let mut presence = with_users(100, 0);
+    let ada = |i: usize| socket(&format!("s{i}"), Some(("ada", "Ada")));
+    for i in 0..50 {
+        presence.on_connected(&ada(i));
+    }
+    presence.on_connected(&ada(7));
+    assert_eq!(sent("presence:diff").len(), 1, "one user arrived");
+    testing::take_kv_scans();
+    presence.on_connected(&ada(50));
+    let scans = testing::take_kv_scans();
+    assert!(scans.iter().all(|prefix| prefix.starts_with("conns")), "users listed, not connections: {scans:?}");
+    assert_eq!(sent("presence:state")[0].args[0], json!({ "room": Value::Null, "users": [{ "id": "ada", "name": "Ada" }] }));
+    for i in 0..50 {
+        presence.on_disconnect(&ada(i), "transport close");
+    }
+    assert!(sent("presence:diff").is_empty(), "ada is still on s50");
+    presence.on_disconnect(&ada(50), "transport close");
+    assert_eq!(sent("presence:diff")[0].args[0], json!({ "room": Value::Null, "joins": [], "leaves": [{ "id": "ada", "name": "Ada" }] }));
+    assert!(roomd_plugin_sdk::host::kv::keys("conns").is_empty(), "no count is left behind");
+}
+
+#[test]
+fn state_from_before_connections_were_counted_is_read_connection_by_connection() {
+    let mut presence = with_users(100, 2);
+    presence.on_connected(&socket("s0b", Some(("u0", "x"))));
+    // What the version before left in the store: connections, no counts per user.
+    for key in roomd_plugin_sdk::host::kv::keys("conns") {
+        roomd_plugin_sdk::host::kv::delete(&key);
+    }
+    presence.on_connected(&socket("s1b", Some(("u1", "x"))));
+    assert!(sent("presence:diff").is_empty(), "a second connection of u1, not an arrival");
+    presence.on_connected(&socket("s2", Some(("u2", "x"))));
+    let users = &sent("presence:state")[0].args[0]["users"];
+    assert_eq!(users.as_array().map(Vec::len), Some(3), "u0 and u1 are listed too: {users}");
+    presence.on_disconnect(&socket("s0", Some(("u0", "x"))), "transport close");
+    assert!(sent("presence:diff").is_empty(), "u0 is still on s0b");
+    presence.on_disconnect(&socket("s0b", Some(("u0", "x"))), "transport close");
+    assert_eq!(sent("presence:diff")[0].args[0]["leaves"], json!([{ "id": "u0", "name": "x" }]));
+}

@@ -50,7 +50,7 @@ pub fn watch(
         }
     })?;
     let mut watched = BTreeSet::new();
-    watch_folders(&mut watcher, &mut watched, &names, &config_path, &app.config());
+    watch_files(&mut watcher, &mut watched, &names, files(&config_path, &app.config()));
 
     let task = tokio::spawn(async move {
         loop {
@@ -62,7 +62,7 @@ pub fn watch(
                 let (app, path) = (app.clone(), config_path.clone());
                 tokio::task::spawn_blocking(move || reload_once(&app, &path)).await
             };
-            let outcome = outcome.unwrap_or_else(|panic| Err(format!("reload panicked: {panic}")));
+            let (outcome, tried) = outcome.unwrap_or_else(|panic| (Err(format!("reload panicked: {panic}")), Vec::new()));
             match &outcome {
                 Ok(report) if !report.is_empty() => {
                     tracing::info!(elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "reload applied");
@@ -70,9 +70,11 @@ pub fn watch(
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "reload failed; the running version stays live"),
             }
-            if outcome.is_ok() {
-                watch_folders(&mut watcher, &mut watched, &names, &config_path, &app.config());
-            }
+            // The files of the config in force, and of one that failed only for want of a
+            // file (a plugin copied in after the config naming it): its arrival reloads.
+            let mut wanted = files(&config_path, &app.config());
+            wanted.extend(tried);
+            watch_files(&mut watcher, &mut watched, &names, wanted);
             if let Some(reports) = &reports {
                 let _ = reports.send(outcome);
             }
@@ -81,10 +83,21 @@ pub fn watch(
     Ok(Reloader { _task: task })
 }
 
-/// Reads `path` and applies it.
-fn reload_once(app: &App, path: &Path) -> Result<ReloadReport, String> {
-    let config = Config::load(path).map_err(|e| e.to_string())?;
-    app.reload(config).map_err(|e| format!("{}: {e}", path.display()))
+/// Reads `path` and applies it. Also returns the files the config names, if it could be
+/// read, whether or not it applied.
+fn reload_once(app: &App, path: &Path) -> (Result<ReloadReport, String>, Vec<PathBuf>) {
+    match Config::load(path) {
+        Ok(config) => {
+            let tried = files(path, &config);
+            (app.reload(config).map_err(|e| format!("{}: {e}", path.display())), tried)
+        }
+        Err(error) => (Err(error.to_string()), Vec::new()),
+    }
+}
+
+/// The files a reload reads: the config file and every plugin it names.
+fn files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
+    std::iter::once(config_path.to_path_buf()).chain(config.plugins.values().map(|spec| spec.path.clone())).collect()
 }
 
 /// Whether a file event about `paths` concerns one of the files named `names`. An event
@@ -93,18 +106,10 @@ fn concerns(paths: &[PathBuf], names: &BTreeSet<OsString>) -> bool {
     paths.is_empty() || paths.iter().any(|path| path.file_name().is_some_and(|name| names.contains(name)))
 }
 
-/// Watches the folders of the config file and of every plugin (non-recursively, since
-/// files are often replaced by rename rather than written in place), and makes the
-/// files' names the ones whose events count.
-fn watch_folders(
-    watcher: &mut RecommendedWatcher,
-    watched: &mut BTreeSet<PathBuf>,
-    names: &Mutex<BTreeSet<OsString>>,
-    config_path: &Path,
-    config: &Config,
-) {
-    let files: Vec<PathBuf> =
-        std::iter::once(config_path.to_path_buf()).chain(config.plugins.values().map(|spec| spec.path.clone())).collect();
+/// Watches the folders of `files` (non-recursively, since files are often replaced by
+/// rename rather than written in place), and makes their names the ones whose events
+/// count.
+fn watch_files(watcher: &mut RecommendedWatcher, watched: &mut BTreeSet<PathBuf>, names: &Mutex<BTreeSet<OsString>>, files: Vec<PathBuf>) {
     *names.lock().unwrap_or_else(|e| e.into_inner()) = files.iter().filter_map(|file| file.file_name().map(OsString::from)).collect();
     let folders = files
         .iter()

@@ -176,3 +176,24 @@ async fn files_written_beside_the_watched_ones_wake_no_reload() {
     assert_eq!(next_reload(&mut reloads).await.expect("the new code loads").swapped, vec!["counter@/"]);
     assert_eq!(tick(&mut ws, 2).await, (2, 2));
 }
+
+/// A config may name a plugin before its file is there: that reload fails, and the file's
+/// arrival, though no file the running config names, reloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_file_copied_in_after_the_config_naming_it_is_picked_up() {
+    let (dir, _server, mut reloads, _watch, mut ws) = ticking_counter("late-file").await;
+    replace_file(
+        &dir.join("config.toml"),
+        b"[plugins.counter]\npath = \"counter.wasm\"\n[plugins.tag]\npath = \"tagger.wasm\"\n[plugins.tag.config]\ntag = \"T\"\n\
+          [[namespace]]\nname = \"/\"\nplugins = [\"tag\", \"counter\"]\n",
+    );
+    let error = next_reload(&mut reloads).await.expect_err("tagger.wasm is not there yet");
+    assert!(error.contains("tagger.wasm"), "{error}");
+    assert_eq!(tick(&mut ws, 2).await, (1, 2), "the running chain still serves");
+
+    replace_file(&dir.join("tagger.wasm"), &std::fs::read(wasm("tagger")).unwrap());
+    let report = next_reload(&mut reloads).await.expect("the config applies once its plugin is there");
+    assert_eq!(report.rechained, vec!["/"]);
+    ws.send(r#"429["rooms"]"#).await;
+    assert!(ws.text().await.starts_with("439[["), "the tagger now answers first");
+}

@@ -23,7 +23,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -159,7 +159,7 @@ impl Stage {
                 shielded(|| held.decide());
             }
             for held in &batch {
-                shielded(|| held.settle(true));
+                shielded(|| held.settle());
             }
             batch.clear();
         }
@@ -194,15 +194,6 @@ impl Held {
         self.step.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The lock, unless someone holds it.
-    fn try_lock(&self) -> Option<MutexGuard<'_, Step>> {
-        match self.step.try_lock() {
-            Ok(step) => Some(step),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
-
     /// Runs the plugins over the burst, if no one has yet.
     fn decide(&self) {
         let mut step = self.lock();
@@ -214,8 +205,8 @@ impl Held {
 }
 
 impl Staged for Held {
-    fn settle(&self, wait: bool) {
-        let Some(mut step) = (if wait { Some(self.lock()) } else { self.try_lock() }) else { return };
+    fn settle(&self) {
+        let mut step = self.lock();
         match std::mem::replace(&mut *step, Step::Done) {
             Step::Waiting(flight) => self.links.pass(&self.socket, flight),
             Step::Decided(flight, disconnect) => self.links.deliver(&self.socket, flight, disconnect),

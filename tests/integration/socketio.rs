@@ -123,8 +123,8 @@ struct Held {
 }
 
 impl Staged for Held {
-    fn settle(&self, wait: bool) {
-        self.log.lock().unwrap().push(format!("settled {} wait={wait}", self.names));
+    fn settle(&self) {
+        self.log.lock().unwrap().push(format!("settled {}", self.names));
     }
 }
 
@@ -162,14 +162,14 @@ async fn events_put_off_are_settled_before_anything_the_client_does_next() {
     assert_eq!(logged(&log, 1).await, ["staged a,b"], "a read's events are put off together");
     // A later read: what was put off is settled first, waiting for it if it is under way.
     ws.send(r#"42["c"]"#).await;
-    assert_eq!(logged(&log, 3).await[1..], ["settled a,b wait=true", "staged c"]);
+    assert_eq!(logged(&log, 3).await[1..], ["settled a,b", "staged c"]);
     // Events followed by another packet in the same read go on at once, in order.
     ws.send_at_once(&[r#"42["d"]"#, r#"42/nowhere,["e"]"#]).await;
-    assert_eq!(logged(&log, 5).await[3..], ["settled c wait=true", "event d"]);
-    // A close: what came before it is settled, unless its own settling caused the close.
+    assert_eq!(logged(&log, 5).await[3..], ["settled c", "event d"]);
+    // A close: what came before it is settled.
     let (mut other, _) = Ws::socket(server.addr, "/").await;
     other.stream.feed(Message::text(r#"42["f"]"#)).await.unwrap();
     other.stream.feed(Message::Close(None)).await.unwrap();
     other.stream.flush().await.unwrap();
-    assert_eq!(logged(&log, 7).await[5..], ["staged f", "settled f wait=false"]);
+    assert_eq!(logged(&log, 7).await[5..], ["staged f", "settled f"]);
 }

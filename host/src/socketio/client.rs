@@ -58,10 +58,10 @@ impl Client {
     }
 
     /// Carries out the events put off at the last read, if they are still waiting.
-    fn settle(&self, wait: bool) {
+    fn settle(&self) {
         let staged = self.staged.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(staged) = staged {
-            staged.settle(wait);
+            staged.settle();
         }
     }
 }
@@ -328,7 +328,7 @@ impl Handler for Core {
 
     /// Consecutive events of one socket go to its namespace's handler together.
     fn on_messages<'a>(&self, session: &ClientSession, messages: impl Iterator<Item = Message<'a>>) {
-        session.data().settle(true);
+        session.data().settle();
         let mut batch = Batch::default();
         for message in messages {
             // A protocol error closed the session: nothing after it counts (what came
@@ -342,11 +342,9 @@ impl Handler for Core {
     }
 
     fn on_close(&self, session: &ClientSession, reason: CloseReason) {
-        // What the client sent before the close still counts. Unless it is under way
-        // already: further up this stack (the close comes from carrying it out) or on the
-        // stage's thread; then what has not gone out when the sockets close goes nowhere,
-        // as for events decided at once when their socket goes mid-burst.
-        session.data().settle(false);
+        // What the client sent before the close still counts, even if the stage is
+        // working on it on another thread right now: that is waited for.
+        session.data().settle();
         let sockets = std::mem::take(&mut *session.data().sockets());
         for socket in sockets {
             socket.close(reason.into());

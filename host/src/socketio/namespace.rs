@@ -105,9 +105,10 @@ pub trait NamespaceHandler: Send + Sync + 'static {
 /// Events of one socket a handler put off ([`NamespaceHandler::stage_events`]). The
 /// handler carries them out soon; whoever settles them first does the work, once.
 pub trait Staged: Send + Sync {
-    /// Carries out what has not been done yet. With `wait` false, returns at once if the
-    /// work is under way (it may be under way further up this very call stack).
-    fn settle(&self, wait: bool);
+    /// Carries out what has not been done yet, waiting for it if it is under way on
+    /// another thread. Never called from inside that work: the connection settles at its
+    /// next read or at its close, and a close is carried out on the session's own task.
+    fn settle(&self);
 }
 
 /// The server's namespaces by name. A std lock, held for map operations only; a

@@ -192,11 +192,15 @@ impl Presence {
         host::kv::set(&name_key(&user.id), user.name.as_bytes());
         let key = connection_key(room, &user, socket.id());
         // A connection already here (told twice) is not counted twice.
-        let count = host::kv::get(&key).is_none().then(|| connections(room, &user)).and_then(|before| {
+        let mut count = None;
+        if host::kv::get(&key).is_none() {
+            let before = connections(room, &user);
             host::kv::set(&key, b"");
             store_connections(room, &user, before + 1);
-            (before == 0).then(|| recount_by(room, 1))
-        });
+            if before == 0 {
+                count = Some(recount_by(room, 1));
+            }
+        }
         let _ = host::emit_to_socket(socket.id(), "presence:state", &Payload::from_values(&[self.state(room)]));
         if let Some(count) = count {
             self.announce(room, &user, true, socket.id(), count);

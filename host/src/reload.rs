@@ -72,9 +72,9 @@ pub fn watch(
             }
             // The files of the config in force, and of one that failed only for want of a
             // file (a plugin copied in after the config naming it): its arrival reloads.
-            let mut wanted = files(&config_path, &app.config());
-            wanted.extend(tried);
-            watch_files(&mut watcher, &mut watched, &names, wanted);
+            let mut now_wanted = files(&config_path, &app.config());
+            now_wanted.extend(tried);
+            watch_files(&mut watcher, &mut watched, &names, now_wanted);
             if let Some(reports) = &reports {
                 let _ = reports.send(outcome);
             }

@@ -71,10 +71,9 @@ impl Lexicon {
         Ok(Lexicon { head, inner, quick, allowed: allow.iter().map(|word| word.trim().to_lowercase()).collect() })
     }
 
-    /// Whether `text` holds anything listed, if the fast path can tell; `word` reads one
-    /// word in full. See [`Quick::offends`].
-    pub(crate) fn quick_offends(&self, text: &str, word: &mut dyn FnMut(&str) -> bool) -> Option<bool> {
-        self.quick.offends(text, word)
+    /// The fast path's scanner; see [`Quick`].
+    pub(crate) fn quick(&self) -> &Quick {
+        &self.quick
     }
 
     /// Calls `found` with the byte range of every match in the word `runs` of `text`,

@@ -18,6 +18,7 @@ use lexicon::{Lexicon, Severity};
 use roomd_plugin_sdk::{Event, EventVerdict, Hooks, Interests, Payload, Plugin, Rejection, Socket, export_plugin};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use strings::Scan;
 use words::Words;
 
 /// The plugin's config table.
@@ -69,8 +70,8 @@ impl Profanity {
     /// decides most messages, reading only a few of their words in full.
     fn offends(&mut self, text: &str) -> bool {
         let (lexicon, words) = (&self.lexicon, &mut self.words);
-        let mut read = |text: &str| words.any(text, &mut |runs| lexicon.find(text, runs, &mut |_| true));
-        match lexicon.quick_offends(text, &mut read) {
+        let mut read = |text: &str| read_word(lexicon, words, text);
+        match lexicon.quick().offends(text, &mut read) {
             Some(verdict) => verdict,
             None => read(text),
         }
@@ -102,6 +103,24 @@ impl Profanity {
             Value::Object(map) => map.values_mut().fold(false, |found, item| self.scrub(item) | found),
             _ => false,
         }
+    }
+}
+
+/// The full reading of `text`: whether a word of it holds anything listed.
+fn read_word(lexicon: &Lexicon, words: &mut Words, text: &str) -> bool {
+    words.any(text, &mut |runs| lexicon.find(text, runs, &mut |_| true))
+}
+
+/// The arguments' strings are looked at in place by the fast path, and decoded and read
+/// in full only when it cannot vouch for them.
+impl strings::Reader for Profanity {
+    fn look(&mut self, json: &str, from: usize) -> Scan {
+        let (lexicon, words) = (&self.lexicon, &mut self.words);
+        lexicon.quick().offends_in_json(json, from, &mut |word| read_word(lexicon, words, word))
+    }
+
+    fn check(&mut self, text: &str) -> bool {
+        self.offends(text)
     }
 }
 
@@ -142,7 +161,7 @@ impl Plugin for Profanity {
         let skip = usize::from(event.name == "publish");
         // Most messages are clean: read their strings where they lie, and build values
         // only for one that needs rewriting.
-        if !strings::any(&event.payload.args, skip, &mut |text| self.offends(text)) {
+        if !strings::any(&event.payload.args, skip, self) {
             return EventVerdict::Allow;
         }
         let refuse = || {

@@ -2,15 +2,37 @@
 //! and a string without escapes is never copied. The host hands plugins well-formed JSON;
 //! on anything else this reads what it can and never panics.
 
-/// Whether `check` holds for any string value (object keys aside) in the JSON array
-/// `args`, past its first `skip` elements. Stops at the first that does. Text that is not
-/// a JSON array has no strings.
+/// How a fast look at a JSON string, where it lies, ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// Nothing found; the string's closing quote is here (or the input ends here).
+    Clean(usize),
+    /// Something found.
+    Offends,
+    /// The look cannot tell (an escape, say): the string must be decoded and checked.
+    Unsure,
+}
+
+/// What is asked of each string: a fast look at it in place, and for a string the look
+/// could not vouch for, a check of its decoded text.
+pub(crate) trait Reader {
+    /// Looks at the string whose body begins at `from` in `json`.
+    fn look(&mut self, json: &str, from: usize) -> Scan;
+    /// Whether the decoded `text` offends.
+    fn check(&mut self, text: &str) -> bool;
+}
+
+/// Whether `reader` finds anything in any string value (object keys aside) in the JSON
+/// array `args`, past its first `skip` elements. Stops at the first it does. Text that
+/// is not a JSON array has no strings.
 ///
 /// The elements skipped are walked byte by byte, to tell where they end. From there on
 /// the array's structure no longer matters (roomd hands over one well-formed array, so
 /// every quote outside a string opens one): the walk jumps from string to string, and
 /// the bytes between them (numbers, brackets, commas) are never looked at one by one.
-pub(crate) fn any(args: &str, skip: usize, check: &mut dyn FnMut(&str) -> bool) -> bool {
+/// Most strings are passed by the reader's look alone, which also tells where they end;
+/// keys among them need no telling apart, since nothing was found.
+pub(crate) fn any(args: &str, skip: usize, reader: &mut impl Reader) -> bool {
     let bytes = args.as_bytes();
     let Some(open) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else { return false };
     if bytes[open] != b'[' {
@@ -19,13 +41,21 @@ pub(crate) fn any(args: &str, skip: usize, check: &mut dyn FnMut(&str) -> bool) 
     let Some(mut at) = past(bytes, open + 1, skip) else { return false };
     while let Some(found) = bytes.get(at..).and_then(|rest| memchr::memchr(b'"', rest)) {
         let start = at + found + 1;
+        let look = reader.look(args, start);
+        if let Scan::Clean(end) = look {
+            at = end + 1;
+            continue;
+        }
         let (end, escaped) = string_end(bytes, start);
         at = end + 1;
         if is_key(bytes, at) {
             continue;
         }
+        if look == Scan::Offends {
+            return true;
+        }
         let raw = &args[start..end.min(args.len())];
-        if if escaped { check(&unescape(raw)) } else { check(raw) } {
+        if if escaped { reader.check(&unescape(raw)) } else { reader.check(raw) } {
             return true;
         }
     }
@@ -37,11 +67,21 @@ pub(crate) fn any(args: &str, skip: usize, check: &mut dyn FnMut(&str) -> bool) 
 /// array ends first.
 fn past(bytes: &[u8], mut at: usize, skip: usize) -> Option<usize> {
     let (mut depth, mut element) = (1usize, 0usize);
+    // Strings are walked here too: a short one costs less so than by a search.
+    let mut in_string = false;
     while element < skip {
         let &b = bytes.get(at)?;
         at += 1;
+        if in_string {
+            match b {
+                b'\\' => at += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
         match b {
-            b'"' => at = string_end(bytes, at).0 + 1,
+            b'"' => in_string = true,
             b'[' | b'{' => depth += 1,
             b']' | b'}' => {
                 depth -= 1;
@@ -128,13 +168,37 @@ fn string_end(bytes: &[u8], start: usize) -> (usize, bool) {
 mod tests {
     use super::*;
 
+    /// A reader that notes what it is shown. With `look` it looks as a fast path would:
+    /// a string without escapes is passed in place, and `bad` is found there.
+    #[derive(Default)]
+    struct Notes {
+        look: bool,
+        looked: Vec<String>,
+        checked: Vec<String>,
+    }
+
+    impl Reader for Notes {
+        fn look(&mut self, json: &str, from: usize) -> Scan {
+            let body = &json[from..];
+            let end = body.find('"').unwrap_or(body.len());
+            if !self.look || body[..end].contains('\\') {
+                return Scan::Unsure;
+            }
+            self.looked.push(body[..end].to_owned());
+            if &body[..end] == "bad" { Scan::Offends } else { Scan::Clean(from + end) }
+        }
+
+        fn check(&mut self, text: &str) -> bool {
+            self.checked.push(text.to_owned());
+            text == "bad"
+        }
+    }
+
+    /// Every string the reader is asked to check, when it cannot look.
     fn strings(args: &str, skip: usize) -> Vec<String> {
-        let mut seen = Vec::new();
-        any(args, skip, &mut |text| {
-            seen.push(text.to_owned());
-            false
-        });
-        seen
+        let mut notes = Notes::default();
+        any(args, skip, &mut notes);
+        notes.checked
     }
 
     #[test]
@@ -148,6 +212,7 @@ mod tests {
         assert_eq!(strings(r#" [ "a" , {"k" : "v", "e":"\u00e9\n"} ] "#, 0), ["a", "v", "é\n"], "space and escapes");
         assert_eq!(strings(r#"[["x",1],"y"]"#, 1), ["y"], "a nested array is one element");
         assert_eq!(strings(r#"[{"a":[1,2],"b":"x,]"},"z",{"k":"v"}]"#, 1), ["z", "v"], "what the skipped element holds");
+        assert_eq!(strings(r#"[{"a\"":"x\"],\\"},"z"]"#, 1), ["z"], "escaped quotes in the skipped element");
         assert_eq!(strings(r#"["\ud83d\ude00 \ud800 bad \udc00","\"\\\/\b\f\r\t"]"#, 0), ["😀 \u{FFFD} bad \u{FFFD}", "\"\\/\u{8}\u{c}\r\t"], "pairs, lone surrogates");
     }
 
@@ -161,12 +226,23 @@ mod tests {
 
     #[test]
     fn stops_at_the_first_hit() {
-        let mut calls = 0;
-        let hit = any(r#"["x","bad","y","z"]"#, 0, &mut |text| {
-            calls += 1;
-            text == "bad"
-        });
-        assert!(hit);
-        assert_eq!(calls, 2);
+        let mut notes = Notes::default();
+        assert!(any(r#"["x","bad","y","z"]"#, 0, &mut notes));
+        assert_eq!(notes.checked, ["x", "bad"]);
+    }
+
+    #[test]
+    fn a_look_passes_strings_in_place_and_what_it_cannot_vouch_for_is_decoded() {
+        let mut notes = Notes { look: true, ..Notes::default() };
+        let args = r#"[{"to":"r"},"plain",{"k":"v\"q","n":["a\u0062c"]},"last"]"#;
+        assert!(!any(args, 1, &mut notes));
+        assert_eq!(notes.looked, ["plain", "k", "n", "last"], "keys are looked at too: passed, they need no telling apart");
+        assert_eq!(notes.checked, ["v\"q", "abc"]);
+        let mut notes = Notes { look: true, ..Notes::default() };
+        assert!(!any(r#"[{"bad":1, "x": "y"}]"#, 0, &mut notes), "found in a key: not a value");
+        assert_eq!(notes.looked, ["bad", "x", "y"]);
+        let mut notes = Notes { look: true, ..Notes::default() };
+        assert!(any(r#"[{"x":"bad"},"never"]"#, 0, &mut notes), "found in a value");
+        assert_eq!(notes.looked, ["x", "bad"]);
     }
 }

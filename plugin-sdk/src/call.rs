@@ -254,23 +254,21 @@ fn split(mut text: String) -> (String, String) {
 /// where the arguments start (after the comma; `None` when there are none).
 fn quick_split(text: &str) -> Option<(Cow<'_, str>, Option<usize>)> {
     let quoted = text.strip_prefix("[\"")?;
-    let bytes = quoted.as_bytes();
-    let mut i = 0;
-    let mut escaped = false;
-    while i < bytes.len() && (bytes[i] != b'"' || escaped) {
-        escaped = !escaped && bytes[i] == b'\\';
-        i += 1;
-    }
-    // `["` + the name's `i` bytes + `"`.
-    let after = i + 3;
-    let tail = match text.get(after..)? {
-        "]" => None,
-        rest if rest.starts_with(',') => Some(after + 1),
-        _ => return None,
+    // The name's closing quote, or its first escape: then the parser reads the name.
+    let end = quoted.bytes().position(|b| b == b'"' || b == b'\\')?;
+    let (name, after) = if quoted.as_bytes()[end] == b'"' {
+        (Cow::Borrowed(&quoted[..end]), end + 3)
+    } else {
+        let mut names = serde_json::Deserializer::from_str(&text[1..]).into_iter::<String>();
+        let name = names.next()?.ok()?;
+        (Cow::Owned(name), 1 + names.byte_offset())
     };
-    let raw = &quoted[..i];
-    let name = if raw.contains('\\') { Cow::Owned(serde_json::from_str(&text[1..after]).ok()?) } else { Cow::Borrowed(raw) };
-    Some((name, tail))
+    // `["` + the name + `"`, then `,` and the arguments or `]`.
+    match text.get(after..)? {
+        "]" => Some((name, None)),
+        rest if rest.starts_with(',') => Some((name, Some(after + 1))),
+        _ => None,
+    }
 }
 
 /// [`split`] through the JSON parser.

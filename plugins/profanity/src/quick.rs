@@ -88,7 +88,10 @@ const QUOTE: u8 = 34;
 /// for a later one; or `c` may be part of a pattern whatever came before (a one-run
 /// pattern, or `u` next to `v`). A token's first two runs have "no run" in their window,
 /// so only the last can hold for them.
-type Steps = [[bool; STEPS]; 2];
+///
+/// Kept as bits, 8 KiB in all: the filter runs between bursts of relaying, which push
+/// out of the caches whatever it does not touch often.
+struct Steps([[u64; STEPS / 64]; 2]);
 const STEPS: usize = 1 << 15;
 /// A token's run window before its first run.
 const NO_RUNS: usize = (BREAK as usize) << 5 | BREAK as usize;
@@ -110,6 +113,19 @@ struct Tables {
     steps: Steps,
 }
 
+impl Steps {
+    /// The step for window `at` of a third run, or of a later one.
+    #[inline(always)]
+    fn get(&self, third: bool, at: usize) -> bool {
+        let at = at & (STEPS - 1);
+        self.0[usize::from(third)][at / 64] >> (at % 64) & 1 != 0
+    }
+
+    fn set(&mut self, third: bool, at: usize) {
+        self.0[usize::from(third)][at / 64] |= 1 << (at % 64);
+    }
+}
+
 impl Quick {
     pub(crate) fn new(head: &Openings, inner: &Openings) -> Quick {
         let mut classes = [BEYOND; 256];
@@ -129,7 +145,7 @@ impl Quick {
         // `u` next to `v` (which reads u too: the only two classes that share a reading)
         // may be one run of a pattern (`fuvck`).
         const U: u8 = b'u' - b'a';
-        let mut steps = [[false; STEPS]; 2];
+        let mut steps = Steps([[0; STEPS / 64]; 2]);
         for a in 0..32u8 {
             for b in 0..32u8 {
                 // A break after runs `a b` ends the token: a two-run pattern may open at `a`.
@@ -137,8 +153,12 @@ impl Quick {
                     let letters = usize::from(a) < CLASSES && usize::from(b) < CLASSES;
                     let suspect = alone(c) || matches!((b, c), (U, V) | (V, U));
                     let at = usize::from(a) << 10 | usize::from(b) << 5 | usize::from(c);
-                    steps[0][at] = suspect || letters && inner.opens(a, b, c);
-                    steps[1][at] = suspect || letters && head.opens(a, b, c);
+                    if suspect || letters && inner.opens(a, b, c) {
+                        steps.set(false, at);
+                    }
+                    if suspect || letters && head.opens(a, b, c) {
+                        steps.set(true, at);
+                    }
                 }
             }
         }
@@ -208,7 +228,7 @@ impl Quick {
                 }
                 runs += 1;
                 window = (window << 5 | usize::from(class)) & (STEPS - 1);
-                suspect |= self.tables.steps[usize::from(runs == 3)][window];
+                suspect |= self.tables.steps.get(runs == 3, window);
                 at += 1;
                 continue;
             }
@@ -319,7 +339,7 @@ fn advance(steps: &Steps, runs: u32, class: u8) -> Option<u32> {
     }
     let runs = runs << 5 | u32::from(class);
     let third = nth(runs, 3) == u32::from(BREAK);
-    if steps[usize::from(third)][runs as usize & (STEPS - 1)] {
+    if steps.get(third, runs as usize) {
         return None;
     }
     let spelled = class == BREAK && nth(runs, 2) == u32::from(BREAK) && nth(runs, 4) == u32::from(BREAK);

@@ -99,6 +99,9 @@ pub(crate) struct Outcome {
     server_rss_kb: Option<u64>,
     connects_per_s: Option<f64>,
     loadgen_cpu_pct: Option<f64>,
+    /// The server's share of its core while deliveries were measured: near 100, it was
+    /// the bottleneck, and its throughput is what it can do.
+    server_cpu_pct: Option<f64>,
 }
 
 /// Resident memory of `pid` in KiB.
@@ -113,6 +116,17 @@ pub(crate) fn cpu_seconds() -> f64 {
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds the process `pid` has used so far, all its threads, to the nanosecond
+/// (`/proc/<pid>/task/*/schedstat`); `None` if it cannot be read.
+pub(crate) fn server_cpu_seconds(pid: u32) -> Option<f64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let ns: u64 = tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Some(ns as f64 / 1e9)
 }
 
 /// This process's share of one core, in percent to one decimal, since it had used

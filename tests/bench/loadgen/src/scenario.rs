@@ -18,9 +18,13 @@ const STALL: Duration = Duration::from_secs(10);
 
 /// Counters shared by every client of a run.
 struct Shared {
-    /// When the first message was sent, and the CPU seconds this process had used then.
+    /// When the first message was sent, and the CPU seconds this process and the server
+    /// had used then.
     start: Cell<Option<Instant>>,
     cpu_at_start: Cell<f64>,
+    server_cpu_at_start: Cell<Option<f64>>,
+    /// The server's pid, if known, to read its CPU time.
+    server_pid: Option<u32>,
     last_delivery: Cell<Option<Instant>>,
     /// Deliveries owed: messages sent × their recipients.
     owed: Cell<u64>,
@@ -38,10 +42,12 @@ struct Shared {
 }
 
 impl Shared {
-    fn new() -> Rc<Shared> {
+    fn new(server_pid: Option<u32>) -> Rc<Shared> {
         Rc::new(Shared {
             start: Cell::new(None),
             cpu_at_start: Cell::new(0.0),
+            server_cpu_at_start: Cell::new(None),
+            server_pid,
             last_delivery: Cell::new(None),
             owed: Cell::new(0),
             delivered: Cell::new(0),
@@ -63,6 +69,7 @@ impl Shared {
         if self.start.get().is_none() {
             self.start.set(Some(Instant::now()));
             self.cpu_at_start.set(crate::cpu_seconds());
+            self.server_cpu_at_start.set(self.server_pid.and_then(crate::server_cpu_seconds));
         }
     }
 
@@ -103,7 +110,16 @@ impl Shared {
             connects_per_s: None,
             // The generator's share of its core while deliveries were measured.
             loadgen_cpu_pct: (elapsed > 0.0).then(|| crate::cpu_pct(self.cpu_at_start.get(), elapsed)),
+            // The server's, from the first message sent to now (the last delivery, or
+            // the stall that ended the run).
+            server_cpu_pct: self.server_cpu_pct(),
         }
+    }
+
+    fn server_cpu_pct(&self) -> Option<f64> {
+        let (start, before) = (self.start.get()?, self.server_cpu_at_start.get()?);
+        let used = crate::server_cpu_seconds(self.server_pid?)? - before;
+        Some((used / start.elapsed().as_secs_f64() * 1000.0).round() / 10.0)
     }
 }
 
@@ -222,7 +238,7 @@ async fn connect_joined(args: &Args, room: &str) -> Conn {
 }
 
 async fn fanout(args: Rc<Args>) -> Outcome {
-    let shared = Shared::new();
+    let shared = Shared::new(args.server_pid);
     let mut receivers = Vec::new();
     let recipients = args.clients as u64;
     for _ in 0..args.clients {
@@ -244,7 +260,7 @@ async fn fanout(args: Rc<Args>) -> Outcome {
 }
 
 async fn chat(args: Rc<Args>) -> Outcome {
-    let shared = Shared::new();
+    let shared = Shared::new(args.server_pid);
     let recipients = args.members as u64 - 1;
     let mut members = Vec::new();
     for room in 0..args.rooms {
@@ -313,6 +329,7 @@ async fn idle(args: Rc<Args>) -> Outcome {
         server_rss_kb: Some(after),
         connects_per_s: None,
         loadgen_cpu_pct: None,
+        server_cpu_pct: None,
     };
     drop(open);
     outcome
@@ -352,6 +369,7 @@ async fn storm(args: Rc<Args>) -> Outcome {
         server_rss_kb: args.server_pid.and_then(rss_kb),
         connects_per_s: Some((ok.get() as f64 / elapsed).round()),
         loadgen_cpu_pct: None,
+        server_cpu_pct: None,
     }
 }
 

@@ -115,6 +115,8 @@ def describe(row):
         parts.append(f"{row['rss_kb_per_conn']:.1f} KB/conn")
     if row.get("connects_per_s"):
         parts.append(f"{row['connects_per_s']:,.0f} connects/s")
+    if row.get("server_cpu_pct") is not None:
+        parts.append(f"server cpu {row['server_cpu_pct']}%")
     parts.append(f"loadgen cpu {row.get('loadgen_cpu_pct')}%")
     return "  ".join(parts)
 
@@ -136,12 +138,13 @@ def plan(quick):
     # one run's figure is steady, short enough for the whole set to take minutes. The
     # plugin chain's cost is a ratio of runs some ten percent apart, on a machine whose
     # runs vary by about as much: those run interleaved, each round in a new order, median
-    # kept — three rounds for fan-out, seven for chat, where the target is.
+    # kept — three rounds for fan-out, nine for chat, where the target is — and the cost
+    # is also taken round by round (see `costs`).
     return [
         ("fanout", "fanout-1000", ["roomd", "roomd+plugins"], dict(clients=1000, messages=3000), 3),
         ("fanout", "fanout-1000", peers[1:], dict(clients=1000, messages=3000), 1),
         ("fanout", "fanout-5000", peers, dict(clients=5000, messages=600), 1),
-        ("chat", "chat-100x20", ["roomd", "roomd+plugins", "roomd+noop"], dict(rooms=100, members=20, messages=100), 7),
+        ("chat", "chat-100x20", ["roomd", "roomd+plugins", "roomd+noop"], dict(rooms=100, members=20, messages=100), 9),
         ("chat", "chat-100x20", peers[1:], dict(rooms=100, members=20, messages=100), 1),
         ("idle", "idle-10000", peers, dict(clients=10000), 1),
         ("storm", "connect-storm", ["roomd", "roomd+plugins", "node", "socketioxide"], dict(clients=5000), 1),
@@ -153,6 +156,30 @@ def median(rows):
     rate = lambda r: r.get("deliveries_per_s") or r.get("connects_per_s") or 0
     row = sorted(rows, key=rate)[len(rows) // 2]
     return dict(row, runs=len(rows))
+
+
+def cpu_ns_per_delivery(row):
+    """The server's CPU time per delivery over the measured window, in nanoseconds."""
+    if row.get("server_cpu_pct") and row.get("deliveries_per_s"):
+        return row["server_cpu_pct"] / 100 / row["deliveries_per_s"] * 1e9
+    return None
+
+
+def costs(runs):
+    """Round by round, each server's rate and CPU time per delivery against roomd's in
+    the same round (its neighbour in time), the median of each kept: a machine's drift
+    from round to round moves both runs of a round alike, so the ratio holds still where
+    the runs do not. Returns {server: (rate ratio, CPU ratio, rounds)}."""
+    base = runs.get("roomd", [])
+    out = {}
+    for name, rows in runs.items():
+        if name == "roomd" or len(rows) != len(base) or len(rows) < 2:
+            continue
+        rate = sorted(r["deliveries_per_s"] / b["deliveries_per_s"] for r, b in zip(rows, base))
+        cpu = sorted(cpu_ns_per_delivery(r) / cpu_ns_per_delivery(b) for r, b in zip(rows, base)
+                     if cpu_ns_per_delivery(r) and cpu_ns_per_delivery(b))
+        out[name] = (rate[len(rate) // 2], cpu[len(cpu) // 2] if cpu else None, len(rows))
+    return out
 
 
 def table(rows):
@@ -174,14 +201,15 @@ def table(rows):
 def markdown(rows):
     """The results as the Markdown table BENCHMARKS.md holds."""
     fmt = lambda v, f: "—" if v is None else format(v, f)
-    lines = ["| scenario | server | deliveries/s | p50 ms | p99 ms | delivered / expected | KB/conn | connects/s | server RSS MB | loadgen CPU |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scenario | server | deliveries/s | p50 ms | p99 ms | delivered / expected | KB/conn | connects/s | server RSS MB | server CPU | loadgen CPU |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         delivered = f"{r['delivered']:,} / {r['expected']:,}" if r.get("expected") is not None else "—"
         rss = r.get("server_rss_kb")
         lines.append(f"| {r['scenario']} | {r['server']} | {fmt(r.get('deliveries_per_s'), ',.0f')} | {fmt(r.get('p50_ms'), '.1f')} | "
                      f"{fmt(r.get('p99_ms'), '.1f')} | {delivered} | {fmt(r.get('rss_kb_per_conn'), '.1f')} | "
-                     f"{fmt(r.get('connects_per_s'), ',.0f')} | {fmt(rss / 1024 if rss else None, '.0f')} | {fmt(r.get('loadgen_cpu_pct'), '.0f')}% |")
+                     f"{fmt(r.get('connects_per_s'), ',.0f')} | {fmt(rss / 1024 if rss else None, '.0f')} | "
+                     f"{fmt(r.get('server_cpu_pct'), '.0f')}% | {fmt(r.get('loadgen_cpu_pct'), '.0f')}% |")
     return "\n".join(lines)
 
 
@@ -207,14 +235,22 @@ def main():
         if labels and label not in labels:
             continue
         names = [name for name in names if not only or name in only]
+        if not names:
+            continue
         runs = {name: [] for name in names}
-        for round in range(rounds):
+        for turn in range(rounds):
             # Each round starts with the next server, so none always runs first.
-            for name in names[round % len(names):] + names[:round % len(names)]:
+            for name in names[turn % len(names):] + names[:turn % len(names)]:
                 row = run(name, scenario, label, **options)
                 if row:
                     runs[name].append(row)
-        rows += [median(found) for found in runs.values() if found]
+        kept = {name: median(found) for name, found in runs.items() if found}
+        for name, (rate, cpu, rounds) in costs(runs).items():
+            # Kept with the row, for BENCHMARKS.md: the plugin cost as the target reads it.
+            kept[name].update(paired_rate_vs_roomd=round(rate, 4), paired_cpu_vs_roomd=round(cpu, 4) if cpu else None)
+            cpu_text = f", CPU per delivery {100 * (cpu - 1):+.1f} %" if cpu else ""
+            print(f"  {label} {name} against roomd, round by round (median of {rounds}): rate {100 * (rate - 1):+.1f} %{cpu_text}")
+        rows += kept.values()
     out = TARGET / "bench"
     out.mkdir(parents=True, exist_ok=True)
     if args.merge and (out / "results.json").exists():

@@ -8,9 +8,10 @@
 //! hot reload of `config.toml`.
 //!
 //! How a message is read is [`glyph`] (one character) and [`words`] (the words it makes);
-//! what counts as profane is [`lexicon`]. Most messages are decided by [`quick`], one
+//! what counts as profane is [`lexicon`]. Most messages are decided by [`quick`], a
 //! pass over their bytes that reads only a few words in full; [`strings`] finds the text
-//! in the arguments without building values.
+//! in the arguments without building values, and the fast path reads each string where
+//! it lies in the JSON.
 
 use std::ops::Range;
 

@@ -1,5 +1,6 @@
 //! Every string value in a JSON array of arguments, read in place: no values are built,
-//! and a string without escapes is never copied. The host hands plugins well-formed JSON;
+//! and a string without escapes is never copied. A [`Reader`] first looks at each string
+//! where it lies; only one it cannot vouch for is decoded and checked as text. The host hands plugins well-formed JSON;
 //! on anything else this reads what it can and never panics.
 
 /// How a fast look at a JSON string, where it lies, ended.

@@ -100,8 +100,6 @@ const NO_RUNS: usize = (BREAK as usize) << 5 | BREAK as usize;
 pub(crate) struct Quick {
     /// What the loops look up, in one allocation.
     tables: Box<Tables>,
-    head: Table,
-    inner: Table,
 }
 
 /// The byte classes and the steps, behind one pointer: the first pass keeps its values
@@ -165,7 +163,7 @@ impl Quick {
         let mut json_classes = classes;
         json_classes[usize::from(b'"')] = QUOTE;
         json_classes[usize::from(b'\\')] = ESCAPE;
-        Quick { tables: Box::new(Tables { classes: [classes, json_classes], steps }), head, inner }
+        Quick { tables: Box::new(Tables { classes: [classes, json_classes], steps }) }
     }
 
     /// Whether `text` holds a listed pattern, if the fast path can tell: `word` gives the
@@ -240,8 +238,7 @@ impl Quick {
                 QUOTE => END,
                 SYMBOL | LEADING => {
                     let next = bytes.get(at + 1).map_or(END, |&next| classes[usize::from(next)]);
-                    let before_letter = usize::from(next) < CLASSES || matches!(next, DIGIT | BEYOND | ESCAPE);
-                    if before_letter && (start != usize::MAX || class == LEADING) { class } else { BREAK }
+                    if may_be_letter_or_digit(next) && (start != usize::MAX || class == LEADING) { class } else { BREAK }
                 }
                 class => class,
             };
@@ -267,10 +264,9 @@ impl Quick {
                     }
                     single_end = at;
                 }
-                // The last opening left undecided is at the token's last two runs.
-                let (a, b) = (window >> 5 & 31, window & 31);
-                let table = if runs == 2 { &self.head } else { &self.inner };
-                let suspect = suspect || (runs >= 2 && table.pairs[a] >> b & 1 != 0);
+                // The last opening left undecided is at the token's last two runs: the
+                // steps answer for a break after them as for one more run.
+                let suspect = suspect || self.tables.steps.get(runs == 2, window << 5 | usize::from(BREAK));
                 if suspect && word(&text[start..at]) {
                     return Scan::Offends;
                 }
@@ -314,16 +310,22 @@ fn plain<const JSON: bool>(tables: &Tables, text: &[u8]) -> Option<usize> {
             if class > BREAK {
                 class = match class {
                     QUOTE => return advance(&tables.steps, runs, BREAK).map(|_| text.len() - rest.len() - 1),
-                    SYMBOL | LEADING => match rest.as_slice().first().map_or(END, |&next| classes[usize::from(next)]) {
-                        next if usize::from(next) < CLASSES || matches!(next, DIGIT | BEYOND | ESCAPE) => return None,
-                        _ => BREAK,
-                    },
+                    SYMBOL | LEADING if may_be_letter_or_digit(rest.as_slice().first().map_or(END, |&next| classes[usize::from(next)])) => {
+                        return None;
+                    }
+                    SYMBOL | LEADING => BREAK,
                     _ => return None,
                 };
             }
             runs = advance(&tables.steps, runs, class)?;
         }
     }
+}
+
+/// Whether a byte of this class may be a letter or digit: a symbol before it reads as a
+/// letter (`sh!t`). A byte beyond ASCII or an escape might be a letter.
+fn may_be_letter_or_digit(class: u8) -> bool {
+    usize::from(class) < CLASSES || matches!(class, DIGIT | BEYOND | ESCAPE)
 }
 
 /// Six runs of breaks: [`plain`]'s state before the text.

@@ -1,7 +1,8 @@
 //! Every string value in a JSON array of arguments, read in place: no values are built,
 //! and a string without escapes is never copied. A [`Reader`] first looks at each string
-//! where it lies; only one it cannot vouch for is decoded and checked as text. The host hands plugins well-formed JSON;
-//! on anything else this reads what it can and never panics.
+//! where it lies; only one it cannot vouch for is decoded and checked as text. The host
+//! hands plugins well-formed JSON; on anything else this reads what it can and never
+//! panics.
 
 /// How a fast look at a JSON string, where it lies, ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub(crate) fn any(args: &str, skip: usize, reader: &mut impl Reader) -> bool {
 /// array ends first.
 fn past(bytes: &[u8], mut at: usize, skip: usize) -> Option<usize> {
     let (mut depth, mut element) = (1usize, 0usize);
-    // Strings are walked here too: a short one costs less so than by a search.
+    // Strings are walked here too: a short one costs less so than a search for its end.
     let mut in_string = false;
     while element < skip {
         let &b = bytes.get(at)?;

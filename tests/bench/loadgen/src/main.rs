@@ -112,21 +112,21 @@ pub(crate) fn rss_kb(pid: u32) -> Option<u64> {
 
 /// CPU seconds this process has used so far.
 pub(crate) fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    process_cpu_seconds("self").unwrap_or(0.0)
 }
 
-/// CPU seconds the process `pid` has used so far, all its threads, to the nanosecond
-/// (`/proc/<pid>/task/*/schedstat`); `None` if it cannot be read.
+/// CPU seconds the process `pid` has used so far, all its threads, those that have
+/// ended included; `None` if it cannot be read.
 pub(crate) fn server_cpu_seconds(pid: u32) -> Option<f64> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let ns: u64 = tasks
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
-        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Some(ns as f64 / 1e9)
+    process_cpu_seconds(&pid.to_string())
+}
+
+/// User and system time from `/proc/<process>/stat`, in clock ticks of 10 ms.
+fn process_cpu_seconds(process: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// This process's share of one core, in percent to one decimal, since it had used
@@ -147,4 +147,26 @@ fn main() {
         outcome.loadgen_cpu_pct = Some(cpu_pct(cpu_before, wall));
     }
     println!("{}", serde_json::to_string(&outcome).expect("serializable"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process's CPU time counts all its threads, one that has ended too.
+    #[test]
+    fn server_cpu_counts_every_thread() {
+        let before = server_cpu_seconds(std::process::id()).expect("own schedstat readable");
+        std::thread::spawn(|| {
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_millis(50) {
+                std::hint::black_box(0u64);
+            }
+        })
+        .join()
+        .unwrap();
+        let after = server_cpu_seconds(std::process::id()).unwrap();
+        assert!(after - before >= 0.04, "{before} -> {after}");
+        assert_eq!(server_cpu_seconds(u32::MAX), None, "no such process");
+    }
 }

@@ -110,16 +110,15 @@ impl Shared {
             connects_per_s: None,
             // The generator's share of its core while deliveries were measured.
             loadgen_cpu_pct: (elapsed > 0.0).then(|| crate::cpu_pct(self.cpu_at_start.get(), elapsed)),
-            // The server's, from the first message sent to now (the last delivery, or
-            // the stall that ended the run).
-            server_cpu_pct: self.server_cpu_pct(),
+            // The server's, over the same window as the rate: its CPU time per delivery
+            // is then this share over the rate.
+            server_cpu_pct: (elapsed > 0.0).then(|| self.server_cpu_pct(elapsed)).flatten(),
         }
     }
 
-    fn server_cpu_pct(&self) -> Option<f64> {
-        let (start, before) = (self.start.get()?, self.server_cpu_at_start.get()?);
-        let used = crate::server_cpu_seconds(self.server_pid?)? - before;
-        Some((used / start.elapsed().as_secs_f64() * 1000.0).round() / 10.0)
+    fn server_cpu_pct(&self, elapsed: f64) -> Option<f64> {
+        let used = crate::server_cpu_seconds(self.server_pid?)? - self.server_cpu_at_start.get()?;
+        Some((used / elapsed * 1000.0).round() / 10.0)
     }
 }
 

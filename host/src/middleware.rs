@@ -21,6 +21,7 @@
 //! itself is swapped whole on reload: a call already under way finishes on the links it
 //! started with.
 
+use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
@@ -245,33 +246,54 @@ fn wit_attachments(event: &Event) -> Option<Vec<Vec<u8>>> {
     (!attachments.is_empty()).then(|| attachments.iter().map(|b| b.to_vec()).collect())
 }
 
-/// The events of `flight` at `wanted` as the contract's burst: their wire texts written
-/// one after another into one string, which crosses into the plugin in one copy. An event
-/// an earlier plugin rewrote is shown as rewritten.
-fn burst(flight: &Flight, wanted: &[usize]) -> WitBurst {
-    let size = wanted.iter().map(|&i| flight[i].event.name.len() + flight[i].event.payload.json().len() + 4).sum();
-    let mut texts = String::with_capacity(size);
-    let events = wanted
-        .iter()
-        .map(|&i| {
-            let InFlight { event, wit } = &flight[i];
-            let attachments = match wit {
-                Some(wit) => {
-                    texts.push_str(&wit.text);
-                    wit.attachments.clone()
-                }
-                None => {
-                    push_event_array(&mut texts, &event.name, event.payload.json());
-                    wit_attachments(event)
-                }
-            };
-            // At most `MAX_EVENTS_PER_CALL` events of at most `engine.max_payload_bytes`
-            // each: far below 4 GiB.
-            let end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
-            WitBurstEvent { end, attachments, wants_ack: event.ack.is_some() }
-        })
-        .collect();
-    WitBurst { texts, events }
+/// Runs `call` with the events of `flight` at `wanted` as the contract's burst: their
+/// wire texts written one after another into one string, which crosses into the plugin in
+/// one copy. An event an earlier plugin rewrote is shown as rewritten. The burst is built
+/// in a buffer the thread keeps, so a burst costs no allocation once the buffer has grown
+/// to the size bursts come in.
+fn with_burst<R>(flight: &Flight, wanted: &[usize], call: impl FnOnce(&WitBurst) -> R) -> R {
+    /// A buffer grown past this (a burst of long messages) is not kept.
+    const KEPT: usize = 64 * 1024;
+    thread_local! {
+        static BURST: RefCell<WitBurst> = const { RefCell::new(WitBurst { texts: String::new(), events: Vec::new() }) };
+    }
+    BURST.with(|cell| {
+        // Calls into plugins do not nest; if one ever did, it gets a buffer of its own.
+        let mut fresh = WitBurst { texts: String::new(), events: Vec::new() };
+        let mut kept = cell.try_borrow_mut();
+        let burst = kept.as_deref_mut().unwrap_or(&mut fresh);
+        fill_burst(burst, flight, wanted);
+        let answer = call(burst);
+        if burst.texts.capacity() > KEPT {
+            *burst = WitBurst { texts: String::new(), events: Vec::new() };
+        }
+        answer
+    })
+}
+
+/// Writes the events of `flight` at `wanted` into `burst`, replacing what it held.
+fn fill_burst(burst: &mut WitBurst, flight: &Flight, wanted: &[usize]) {
+    let WitBurst { texts, events } = burst;
+    texts.clear();
+    events.clear();
+    texts.reserve(wanted.iter().map(|&i| flight[i].event.name.len() + flight[i].event.payload.json().len() + 4).sum());
+    events.extend(wanted.iter().map(|&i| {
+        let InFlight { event, wit } = &flight[i];
+        let attachments = match wit {
+            Some(wit) => {
+                texts.push_str(&wit.text);
+                wit.attachments.clone()
+            }
+            None => {
+                push_event_array(texts, &event.name, event.payload.json());
+                wit_attachments(event)
+            }
+        };
+        // At most `MAX_EVENTS_PER_CALL` events of at most `engine.max_payload_bytes`
+        // each: far below 4 GiB.
+        let end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+        WitBurstEvent { end, attachments, wants_ack: event.ack.is_some() }
+    }));
 }
 
 /// An event a plugin rewrote, checked like a client's: its name and arguments.
@@ -310,6 +332,9 @@ struct InFlight {
     event: Event,
     wit: Option<WitEvent>,
 }
+
+/// A call's answer: one verdict per event it carried, in order, or the call's failure.
+type Answer = Result<SmallVec<[EventVerdict; 1]>, PluginError>;
 
 /// The events of one socket on their way through the plugins. Inline room for one: most
 /// arrive alone.
@@ -359,7 +384,8 @@ impl Links {
             if slot.skips_events_of(socket.id()) {
                 continue;
             }
-            let mut wanted: SmallVec<[usize; 4]> = SmallVec::new();
+            // Inline room for a typical burst under load (about 11 events).
+            let mut wanted: SmallVec<[usize; 16]> = SmallVec::new();
             slot.wanted_events(flight.iter().map(|f| f.event.name.as_str()), |i| wanted.push(i));
             if wanted.is_empty() {
                 continue;
@@ -367,11 +393,11 @@ impl Links {
             let me = me.get_or_insert_with(|| SocketInfo::of(socket));
             // A call's deadline covers all its events: a long burst is asked about in
             // parts, each with a deadline of its own.
-            let mut verdicts: SmallVec<[Result<EventVerdict, PluginError>; 4]> = SmallVec::new();
+            let mut answers: SmallVec<[Answer; 1]> = SmallVec::new();
             for part in wanted.chunks(MAX_EVENTS_PER_CALL) {
-                let answers = self.ask(slot, namespace, me, flight, part);
-                let asked_to_disconnect = answers.iter().any(|answer| matches!(answer, Ok(EventVerdict::Disconnect)));
-                verdicts.extend(answers);
+                let answer = self.ask(slot, namespace, me, flight, part);
+                let asked_to_disconnect = answer.as_ref().is_ok_and(|verdicts| verdicts.iter().any(|v| matches!(v, EventVerdict::Disconnect)));
+                answers.push(answer);
                 if asked_to_disconnect || !socket.connected() {
                     break;
                 }
@@ -383,14 +409,28 @@ impl Links {
                 return false;
             }
             let mut dropped: SmallVec<[usize; 4]> = SmallVec::new();
-            for (&i, verdict) in wanted.iter().zip(verdicts) {
-                match self.settle(slot, socket, &mut flight[i], verdict) {
-                    Fate::GoesOn => {}
-                    Fate::Stops => dropped.push(i),
-                    Fate::Disconnects => {
-                        disconnect = true;
-                        flight.truncate(i);
-                        break;
+            'settle: for (part, answer) in wanted.chunks(MAX_EVENTS_PER_CALL).zip(answers) {
+                let (mut verdicts, failure) = match answer {
+                    // Most events are allowed as they are: nothing to carry out.
+                    Ok(verdicts) if verdicts.iter().all(|v| matches!(v, EventVerdict::Allow)) => continue,
+                    Ok(verdicts) => (verdicts.into_iter(), None),
+                    Err(error) => (SmallVec::new().into_iter(), Some(error)),
+                };
+                for &i in part {
+                    let verdict = match (&failure, verdicts.next()) {
+                        (Some(error), _) => Err(error.clone()),
+                        (None, Some(verdict)) => Ok(verdict),
+                        // `ask` answers one verdict per event or fails the call.
+                        (None, None) => break,
+                    };
+                    match self.settle(slot, socket, &mut flight[i], verdict) {
+                        Fate::GoesOn => {}
+                        Fate::Stops => dropped.push(i),
+                        Fate::Disconnects => {
+                            disconnect = true;
+                            flight.truncate(i);
+                            break 'settle;
+                        }
                     }
                 }
             }
@@ -439,32 +479,19 @@ impl Links {
     }
 
     /// One call into `slot` for the events of `flight` at `wanted`: their verdicts in the
-    /// same order, or the call's failure for each.
-    fn ask(
-        &self,
-        slot: &PluginSlot,
-        namespace: &Namespace,
-        me: &SocketInfo,
-        flight: &mut Flight,
-        wanted: &[usize],
-    ) -> SmallVec<[Result<EventVerdict, PluginError>; 4]> {
+    /// same order, or the call's failure.
+    fn ask(&self, slot: &PluginSlot, namespace: &Namespace, me: &SocketInfo, flight: &mut Flight, wanted: &[usize]) -> Answer {
         if let [only] = *wanted {
             let in_flight = &mut flight[only];
             let wit = in_flight.wit.get_or_insert_with(|| wit_event(&in_flight.event));
-            return smallvec![slot.on_event(namespace, me, wit)];
+            return slot.on_event(namespace, me, wit).map(|verdict| smallvec![verdict]);
         }
-        let answer = slot.on_events(namespace, me, &burst(flight, wanted));
-        let answer = answer.and_then(|verdicts| {
-            if verdicts.len() == wanted.len() {
-                return Ok(verdicts);
-            }
+        let verdicts = with_burst(flight, wanted, |burst| slot.on_events(namespace, me, burst))?;
+        if verdicts.len() != wanted.len() {
             let error = format!("{} verdicts for {} events", verdicts.len(), wanted.len());
-            Err(slot.failed(PluginError::BadOutput(error)))
-        });
-        match answer {
-            Ok(verdicts) => verdicts.into_iter().map(Ok).collect(),
-            Err(error) => wanted.iter().map(|_| Err(error.clone())).collect(),
+            return Err(slot.failed(PluginError::BadOutput(error)));
         }
+        Ok(SmallVec::from_vec(verdicts))
     }
 
     fn check_event_verdict(&self, verdict: EventVerdict) -> Result<Checked, PluginError> {
@@ -614,6 +641,31 @@ mod tests {
         assert!(!stage.another_sender(a));
         assert!(stage.another_sender(b));
         assert!(stage.another_sender(a), "senders taking turns wait on the stage");
+    }
+
+    fn flight(texts: &[&str]) -> Flight {
+        let event = |text: &&str| Event { name: "chat".into(), payload: Payload::from_values(&[json!(text)]), ack: None };
+        texts.iter().map(|text| InFlight { event: event(text), wit: None }).collect()
+    }
+
+    #[test]
+    fn a_burst_is_built_in_a_buffer_the_thread_keeps_unless_it_grew_too_large() {
+        let small = flight(&["a", "bc"]);
+        let first = with_burst(&small, &[0, 1], |burst| {
+            assert_eq!(burst.texts, r#"["chat","a"]["chat","bc"]"#);
+            assert_eq!(burst.events.iter().map(|e| e.end).collect::<Vec<_>>(), [12, 25]);
+            burst.texts.as_ptr()
+        });
+        let again = with_burst(&small, &[1], |burst| {
+            assert_eq!(burst.texts, r#"["chat","bc"]"#, "what the last burst held is gone");
+            assert_eq!(burst.events.len(), 1);
+            burst.texts.as_ptr()
+        });
+        assert_eq!(first, again, "the same buffer, no allocation");
+        let long = "x".repeat(100 * 1024);
+        let large = flight(&[&long]);
+        with_burst(&large, &[0], |burst| assert!(burst.texts.len() > 100 * 1024));
+        with_burst(&small, &[0], |burst| assert!(burst.texts.capacity() < 64 * 1024, "a buffer that grew past the limit is not kept"));
     }
 
     #[test]

@@ -10,6 +10,10 @@ use serde_json::json;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef};
 
+/// The allocator roomd runs on, so the comparison is of code.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Deserialize)]
 struct Envelope {
     to: String,

@@ -20,7 +20,7 @@ TEST_PLUGINS := $(patsubst tests/plugins/%/Cargo.toml,%,$(wildcard tests/plugins
 .PHONY: run build test test-rust test-js js-deps web-deps browser plugins wasm-target bench clean
 
 run: plugins web-deps
-	$(CARGO) run --release --bin roomd -- --config $(CONFIG)
+	$(CARGO) run --release -p roomd --bin roomd -- --config $(CONFIG)
 
 # The chat page's socket.io-client, from npm.
 web-deps: host/web/node_modules/.package-lock.json

@@ -21,7 +21,7 @@
 //! itself is swapped whole on reload: a call already under way finishes on the links it
 //! started with.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
@@ -246,54 +246,54 @@ fn wit_attachments(event: &Event) -> Option<Vec<Vec<u8>>> {
     (!attachments.is_empty()).then(|| attachments.iter().map(|b| b.to_vec()).collect())
 }
 
-/// Runs `call` with the events of `flight` at `wanted` as the contract's burst: their
-/// wire texts written one after another into one string, which crosses into the plugin in
-/// one copy. An event an earlier plugin rewrote is shown as rewritten. The burst is built
-/// in a buffer the thread keeps, so a burst costs no allocation once the buffer has grown
-/// to the size bursts come in.
+/// Runs `call` with the events of `flight` at `wanted` as the contract's burst (see
+/// [`burst`]). The burst's texts are written into a string the thread keeps, so a burst
+/// costs no large allocation once that string has grown to the size bursts come in; the
+/// rest of the burst (attachments among it) is dropped after the call.
 fn with_burst<R>(flight: &Flight, wanted: &[usize], call: impl FnOnce(&WitBurst) -> R) -> R {
-    /// A buffer grown past this (a burst of long messages) is not kept.
+    /// A string grown past this (a burst of long messages) is not kept.
     const KEPT: usize = 64 * 1024;
     thread_local! {
-        static BURST: RefCell<WitBurst> = const { RefCell::new(WitBurst { texts: String::new(), events: Vec::new() }) };
+        static TEXTS: Cell<String> = const { Cell::new(String::new()) };
     }
-    BURST.with(|cell| {
-        // Calls into plugins do not nest; if one ever did, it gets a buffer of its own.
-        let mut fresh = WitBurst { texts: String::new(), events: Vec::new() };
-        let mut kept = cell.try_borrow_mut();
-        let burst = kept.as_deref_mut().unwrap_or(&mut fresh);
-        fill_burst(burst, flight, wanted);
-        let answer = call(burst);
-        if burst.texts.capacity() > KEPT {
-            *burst = WitBurst { texts: String::new(), events: Vec::new() };
-        }
-        answer
-    })
+    // Taken, not borrowed: a call made meanwhile on this thread would find an empty one.
+    let burst = burst(flight, wanted, TEXTS.take());
+    let answer = call(&burst);
+    let mut texts = burst.texts;
+    if texts.capacity() <= KEPT {
+        texts.clear();
+        TEXTS.set(texts);
+    }
+    answer
 }
 
-/// Writes the events of `flight` at `wanted` into `burst`, replacing what it held.
-fn fill_burst(burst: &mut WitBurst, flight: &Flight, wanted: &[usize]) {
-    let WitBurst { texts, events } = burst;
+/// The events of `flight` at `wanted` as the contract's burst: their wire texts written
+/// one after another into one string (`texts`, emptied), which crosses into the plugin in
+/// one copy. An event an earlier plugin rewrote is shown as rewritten.
+fn burst(flight: &Flight, wanted: &[usize], mut texts: String) -> WitBurst {
     texts.clear();
-    events.clear();
     texts.reserve(wanted.iter().map(|&i| flight[i].event.name.len() + flight[i].event.payload.json().len() + 4).sum());
-    events.extend(wanted.iter().map(|&i| {
-        let InFlight { event, wit } = &flight[i];
-        let attachments = match wit {
-            Some(wit) => {
-                texts.push_str(&wit.text);
-                wit.attachments.clone()
-            }
-            None => {
-                push_event_array(texts, &event.name, event.payload.json());
-                wit_attachments(event)
-            }
-        };
-        // At most `MAX_EVENTS_PER_CALL` events of at most `engine.max_payload_bytes`
-        // each: far below 4 GiB.
-        let end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
-        WitBurstEvent { end, attachments, wants_ack: event.ack.is_some() }
-    }));
+    let events = wanted
+        .iter()
+        .map(|&i| {
+            let InFlight { event, wit } = &flight[i];
+            let attachments = match wit {
+                Some(wit) => {
+                    texts.push_str(&wit.text);
+                    wit.attachments.clone()
+                }
+                None => {
+                    push_event_array(&mut texts, &event.name, event.payload.json());
+                    wit_attachments(event)
+                }
+            };
+            // At most `MAX_EVENTS_PER_CALL` events of at most `engine.max_payload_bytes`
+            // each: far below 4 GiB.
+            let end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+            WitBurstEvent { end, attachments, wants_ack: event.ack.is_some() }
+        })
+        .collect();
+    WitBurst { texts, events }
 }
 
 /// An event a plugin rewrote, checked like a client's: its name and arguments.
@@ -410,18 +410,20 @@ impl Links {
             }
             let mut dropped: SmallVec<[usize; 4]> = SmallVec::new();
             'settle: for (part, answer) in wanted.chunks(MAX_EVENTS_PER_CALL).zip(answers) {
-                let (mut verdicts, failure) = match answer {
+                let mut verdicts = match answer {
                     // Most events are allowed as they are: nothing to carry out.
                     Ok(verdicts) if verdicts.iter().all(|v| matches!(v, EventVerdict::Allow)) => continue,
-                    Ok(verdicts) => (verdicts.into_iter(), None),
-                    Err(error) => (SmallVec::new().into_iter(), Some(error)),
+                    Ok(verdicts) => Ok(verdicts.into_iter()),
+                    Err(error) => Err(error),
                 };
                 for &i in part {
-                    let verdict = match (&failure, verdicts.next()) {
-                        (Some(error), _) => Err(error.clone()),
-                        (None, Some(verdict)) => Ok(verdict),
+                    let verdict = match &mut verdicts {
                         // `ask` answers one verdict per event or fails the call.
-                        (None, None) => break,
+                        Ok(verdicts) => match verdicts.next() {
+                            Some(verdict) => Ok(verdict),
+                            None => break,
+                        },
+                        Err(error) => Err(error.clone()),
                     };
                     match self.settle(slot, socket, &mut flight[i], verdict) {
                         Fate::GoesOn => {}
@@ -651,6 +653,8 @@ mod tests {
     #[test]
     fn a_burst_is_built_in_a_buffer_the_thread_keeps_unless_it_grew_too_large() {
         let small = flight(&["a", "bc"]);
+        // What an earlier test on this thread left is not this test's.
+        with_burst(&small, &[0], |_| ());
         let first = with_burst(&small, &[0, 1], |burst| {
             assert_eq!(burst.texts, r#"["chat","a"]["chat","bc"]"#);
             assert_eq!(burst.events.iter().map(|e| e.end).collect::<Vec<_>>(), [12, 25]);

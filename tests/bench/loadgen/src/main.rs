@@ -156,7 +156,7 @@ mod tests {
     /// A process's CPU time counts all its threads, one that has ended too.
     #[test]
     fn server_cpu_counts_every_thread() {
-        let before = server_cpu_seconds(std::process::id()).expect("own schedstat readable");
+        let before = server_cpu_seconds(std::process::id()).expect("own /proc stat readable");
         std::thread::spawn(|| {
             let started = std::time::Instant::now();
             while started.elapsed() < std::time::Duration::from_millis(50) {
